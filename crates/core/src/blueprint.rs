@@ -1,0 +1,536 @@
+//! Blueprints: the YAML files under `site/blueprints/` that declare a model's fields,
+//! sections, `options:` overrides, sorting `num`, status labels and file `accept` rules.
+//! This module loads them leniently (like Kirby's Spyc) and flattens the tab/column/section
+//! layout into the field order that content output and writes follow.
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::format::yaml;
+
+/// The value of one key of a blueprint's `options:` block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// `true` / `false` for every role.
+    Bool(bool),
+    /// Per-role map (`admin: true`, `"*": false`).
+    Roles(IndexMap<String, bool>),
+    /// A list of template names (page `changeTemplate`).
+    List(Vec<String>),
+}
+
+impl OptionValue {
+    /// The option's verdict for a role: `None` means "use the role's permission".
+    pub fn for_role(&self, role: &str) -> Option<bool> {
+        match self {
+            OptionValue::Bool(b) => Some(*b),
+            OptionValue::Roles(map) => map.get(role).or_else(|| map.get("*")).copied(),
+            OptionValue::List(_) => None,
+        }
+    }
+
+    /// JSON form used by the blueprint API views.
+    pub fn to_json(&self) -> Value {
+        match self {
+            OptionValue::Bool(b) => Value::Bool(*b),
+            OptionValue::Roles(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::Bool(*v)))
+                    .collect(),
+            ),
+            OptionValue::List(l) => Value::Array(l.iter().cloned().map(Value::String).collect()),
+        }
+    }
+}
+
+/// A form field declared in a blueprint.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Lowercase field name (the content key).
+    pub name: String,
+    /// Field type (`text`, `structure`, `pages`, ...).
+    pub kind: String,
+    /// Nested fields (structure/object).
+    pub fields: Vec<Field>,
+    /// The field's raw definition.
+    pub props: Map<String, Value>,
+}
+
+impl Field {
+    /// True when the field stores a date with time (`time: true`).
+    pub fn has_time(&self) -> bool {
+        truthy(self.props.get("time"))
+    }
+}
+
+/// A `pages` or `files` section.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// Section name.
+    pub name: String,
+    /// `pages` or `files` (other types are not recorded).
+    pub kind: String,
+    /// Templates the section allows (`template:` or `templates:`), empty for "any".
+    pub templates: Vec<String>,
+    /// The section's raw definition.
+    pub props: Map<String, Value>,
+}
+
+/// A parsed blueprint.
+#[derive(Debug, Clone)]
+pub struct Blueprint {
+    /// `pages/article`, `files/image`, `users/editor` or `site`.
+    pub name: String,
+    /// Title (falls back to a label made from the name).
+    pub title: String,
+    /// Panel icon, if any.
+    pub icon: Option<String>,
+    /// Sorting mode for pages (`default`, `zero`, `date`, `datetime` or a query).
+    pub num: String,
+    /// The resolved `options:` block: only keys that are set.
+    pub options: IndexMap<String, OptionValue>,
+    /// Every field in layout order (tabs → columns → sections).
+    pub fields: Vec<Field>,
+    /// Pages and files sections in layout order.
+    pub sections: Vec<Section>,
+    /// The raw YAML document.
+    pub raw: Value,
+}
+
+const PAGE_OPTION_ALIASES: [(&str, &str); 4] = [
+    ("status", "changeStatus"),
+    ("template", "changeTemplate"),
+    ("title", "changeTitle"),
+    ("url", "changeSlug"),
+];
+
+impl Blueprint {
+    /// Builds a blueprint from parsed YAML.
+    pub fn from_value(name: &str, raw: Value) -> Self {
+        let obj = raw.as_object().cloned().unwrap_or_default();
+        let short = name.rsplit('/').next().unwrap_or(name);
+        let title = obj
+            .get("title")
+            .and_then(scalar_string)
+            .unwrap_or_else(|| label_from_name(short));
+        let icon = obj.get("icon").and_then(scalar_string);
+        let num = match obj.get("num") {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            _ => "default".to_string(),
+        };
+        let num = match num.as_str() {
+            "sort" => "default".to_string(),
+            "0" => "zero".to_string(),
+            _ => num,
+        };
+        let options = parse_options(obj.get("options"), name.starts_with("pages/"));
+        let mut fields = Vec::new();
+        let mut sections = Vec::new();
+        collect_layout(&obj, &mut fields, &mut sections);
+        Blueprint {
+            name: name.to_string(),
+            title,
+            icon,
+            num,
+            options,
+            fields,
+            sections,
+            raw,
+        }
+    }
+
+    /// Kirby's built-in fallback blueprint for a kind (`pages/default` titled "Page", ...).
+    pub fn fallback(name: &str) -> Self {
+        let title = match name {
+            "pages/default" => "Page",
+            "files/default" => "File",
+            "site" => "Site",
+            _ => "",
+        };
+        let mut map = Map::new();
+        if !title.is_empty() {
+            map.insert("title".into(), Value::String(title.into()));
+        }
+        Blueprint::from_value(name, Value::Object(map))
+    }
+
+    /// The field with this (lowercase) name.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// A file blueprint's `accept` rules.
+    pub fn accept(&self) -> Accept {
+        Accept::from_value(self.raw.get("accept"))
+    }
+}
+
+/// A file blueprint's `accept:` rules (only those Folio checks).
+#[derive(Debug, Clone, Default)]
+pub struct Accept {
+    /// Allowed MIME types (may use `*` wildcards); empty = any.
+    pub mime: Vec<String>,
+    /// Allowed extensions; empty = any.
+    pub extension: Vec<String>,
+    /// Maximum size in bytes.
+    pub maxsize: Option<u64>,
+}
+
+impl Accept {
+    fn from_value(v: Option<&Value>) -> Self {
+        let Some(Value::Object(o)) = v else {
+            return match v.and_then(Value::as_str) {
+                Some(s) => Accept {
+                    mime: split_list(&Value::String(s.into())),
+                    ..Accept::default()
+                },
+                None => Accept::default(),
+            };
+        };
+        Accept {
+            mime: o.get("mime").map(split_list).unwrap_or_default(),
+            extension: o.get("extension").map(split_list).unwrap_or_default(),
+            maxsize: o.get("maxsize").and_then(Value::as_u64),
+        }
+    }
+
+    /// Whether a file with this MIME type, extension and size satisfies the rules.
+    pub fn matches(&self, mime: &str, extension: &str, size: u64) -> bool {
+        let mime_ok = self.mime.is_empty()
+            || self.mime.iter().any(|m| {
+                let m = m.to_ascii_lowercase();
+                match m.strip_suffix("/*") {
+                    Some(prefix) => mime.split('/').next() == Some(prefix),
+                    None => m == mime,
+                }
+            });
+        let ext_ok = self.extension.is_empty()
+            || self
+                .extension
+                .iter()
+                .any(|e| e.eq_ignore_ascii_case(extension));
+        let size_ok = self.maxsize.is_none_or(|max| size <= max);
+        mime_ok && ext_ok && size_ok
+    }
+}
+
+fn split_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        Value::Array(a) => a.iter().filter_map(scalar_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn parse_options(v: Option<&Value>, is_page: bool) -> IndexMap<String, OptionValue> {
+    let mut out = IndexMap::new();
+    match v {
+        Some(Value::Bool(false)) => {
+            // `options: false` turns every option off; the caller asks by key, so mark "*".
+            out.insert("*".into(), OptionValue::Bool(false));
+        }
+        Some(Value::Object(o)) => {
+            for (k, val) in o {
+                let key = if is_page {
+                    PAGE_OPTION_ALIASES
+                        .iter()
+                        .find(|(a, _)| a == k)
+                        .map(|(_, b)| b.to_string())
+                        .unwrap_or_else(|| k.clone())
+                } else if k == "title" {
+                    "changeTitle".to_string()
+                } else {
+                    k.clone()
+                };
+                let parsed = match val {
+                    Value::Bool(b) => Some(OptionValue::Bool(*b)),
+                    Value::Object(m) => Some(OptionValue::Roles(
+                        m.iter()
+                            .filter_map(|(r, b)| b.as_bool().map(|b| (r.clone(), b)))
+                            .collect(),
+                    )),
+                    Value::Array(a) => Some(OptionValue::List(
+                        a.iter().filter_map(scalar_string).collect(),
+                    )),
+                    _ => None,
+                };
+                if let Some(p) = parsed {
+                    out.insert(key, p);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+impl Blueprint {
+    /// The option for a key, honouring `options: false`.
+    pub fn option(&self, key: &str) -> Option<&OptionValue> {
+        self.options.get(key).or_else(|| self.options.get("*"))
+    }
+}
+
+/// Walks tabs → columns → sections → fields in declaration order.
+fn collect_layout(node: &Map<String, Value>, fields: &mut Vec<Field>, sections: &mut Vec<Section>) {
+    if let Some(tabs) = node.get("tabs") {
+        for tab in children_of(tabs) {
+            if let Value::Object(t) = tab {
+                collect_layout(t, fields, sections);
+            }
+        }
+        return;
+    }
+    if let Some(cols) = node.get("columns") {
+        for col in children_of(cols) {
+            if let Value::Object(c) = col {
+                collect_layout(c, fields, sections);
+            }
+        }
+        return;
+    }
+    if let Some(f) = node.get("fields") {
+        fields.extend(parse_fields(f));
+    }
+    if let Some(secs) = node.get("sections").and_then(Value::as_object) {
+        for (name, sec) in secs {
+            let Value::Object(s) = sec else { continue };
+            let kind = s
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or(name.as_str());
+            match kind {
+                "fields" => {
+                    if let Some(f) = s.get("fields") {
+                        fields.extend(parse_fields(f));
+                    }
+                }
+                "pages" | "files" => {
+                    let mut templates = Vec::new();
+                    for key in ["templates", "template"] {
+                        if let Some(t) = s.get(key) {
+                            templates.extend(split_list(t));
+                        }
+                    }
+                    sections.push(Section {
+                        name: name.clone(),
+                        kind: kind.to_string(),
+                        templates,
+                        props: s.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn children_of(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Object(o) => o.values().collect(),
+        Value::Array(a) => a.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses a `fields:` map into fields (skipping `false` entries).
+pub fn parse_fields(v: &Value) -> Vec<Field> {
+    let Some(map) = v.as_object() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, def) in map {
+        let props = match def {
+            Value::Object(o) => o.clone(),
+            Value::Bool(false) => continue,
+            _ => Map::new(),
+        };
+        let kind = props
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("text")
+            .to_string();
+        let fields = props.get("fields").map(parse_fields).unwrap_or_default();
+        out.push(Field {
+            name: name.to_ascii_lowercase(),
+            kind,
+            fields,
+            props,
+        });
+    }
+    out
+}
+
+/// A scalar YAML value as a string (numbers and bools included).
+pub fn scalar_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::Bool(true)))
+}
+
+/// Kirby's label from a name: first letter upper-cased, `-`/`_` turned into spaces.
+pub fn label_from_name(name: &str) -> String {
+    let s = name.replace(['-', '_'], " ");
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Every blueprint of a site.
+#[derive(Debug, Clone, Default)]
+pub struct Blueprints {
+    /// `pages/<name>` by template name.
+    pub pages: HashMap<String, Blueprint>,
+    /// `files/<name>` by template name.
+    pub files: HashMap<String, Blueprint>,
+    /// `users/<name>` by role name (including `default`).
+    pub users: IndexMap<String, Blueprint>,
+    /// `site.yml`.
+    pub site: Option<Blueprint>,
+    /// Problems found while loading (file and message), reported at start-up.
+    pub warnings: Vec<String>,
+}
+
+impl Blueprints {
+    /// Loads `site/blueprints/` below the root.
+    pub fn load(dir: &Path) -> Self {
+        let mut out = Blueprints::default();
+        for kind in ["pages", "files", "users"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(kind)) else {
+                continue;
+            };
+            let mut names: Vec<_> = entries
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+                .collect();
+            names.sort();
+            for file in names {
+                let stem = file.rsplit_once('.').map(|(a, _)| a).unwrap_or(&file);
+                let name = format!("{kind}/{stem}");
+                match load_yaml(&dir.join(kind).join(&file)) {
+                    Ok(v) => {
+                        let bp = Blueprint::from_value(&name, v);
+                        let key = stem.to_string();
+                        match kind {
+                            "pages" => out.pages.insert(key, bp),
+                            "files" => out.files.insert(key, bp),
+                            _ => out.users.insert(key, bp),
+                        };
+                    }
+                    Err(e) => out.warnings.push(format!("{kind}/{file}: {e}")),
+                }
+            }
+        }
+        for file in ["site.yml", "site.yaml"] {
+            let p = dir.join(file);
+            if p.exists() {
+                match load_yaml(&p) {
+                    Ok(v) => out.site = Some(Blueprint::from_value("site", v)),
+                    Err(e) => out.warnings.push(format!("{file}: {e}")),
+                }
+                break;
+            }
+        }
+        out.users.sort_keys();
+        out
+    }
+
+    /// The blueprint of a page template (falling back to `pages/default`).
+    pub fn page(&self, template: &str) -> std::borrow::Cow<'_, Blueprint> {
+        match self
+            .pages
+            .get(template)
+            .or_else(|| self.pages.get("default"))
+        {
+            Some(bp) => std::borrow::Cow::Borrowed(bp),
+            None => std::borrow::Cow::Owned(Blueprint::fallback("pages/default")),
+        }
+    }
+
+    /// The blueprint of a file template (falling back to `files/default`).
+    pub fn file(&self, template: Option<&str>) -> std::borrow::Cow<'_, Blueprint> {
+        match template
+            .and_then(|t| self.files.get(t))
+            .or_else(|| self.files.get("default"))
+        {
+            Some(bp) => std::borrow::Cow::Borrowed(bp),
+            None => std::borrow::Cow::Owned(Blueprint::fallback("files/default")),
+        }
+    }
+
+    /// The site blueprint.
+    pub fn site(&self) -> std::borrow::Cow<'_, Blueprint> {
+        match &self.site {
+            Some(bp) => std::borrow::Cow::Borrowed(bp),
+            None => std::borrow::Cow::Owned(Blueprint::fallback("site")),
+        }
+    }
+
+    /// The user blueprint of a role (falling back to `users/default`).
+    pub fn user(&self, role: &str) -> Option<&Blueprint> {
+        self.users.get(role).or_else(|| self.users.get("default"))
+    }
+}
+
+fn load_yaml(path: &Path) -> Result<Value, String> {
+    let src = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    yaml::parse(&src).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_follow_layout_order() {
+        let bp = Blueprint::from_value(
+            "pages/article",
+            json!({"columns": {"main": {"fields": {"a": {"type": "text"}, "b": {}}},
+                "side": {"fields": {"c": {"type": "date"}}, "sections": {"files": {"type": "files"}}}}}),
+        );
+        let names: Vec<_> = bp.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(bp.sections.len(), 1);
+    }
+
+    #[test]
+    fn options_resolve_per_role_and_aliases() {
+        let bp = Blueprint::from_value(
+            "pages/x",
+            json!({"options": {"delete": {"admin": true, "*": false}, "status": false}}),
+        );
+        assert_eq!(bp.option("delete").unwrap().for_role("admin"), Some(true));
+        assert_eq!(bp.option("delete").unwrap().for_role("editor"), Some(false));
+        assert_eq!(
+            bp.option("changeStatus").unwrap().for_role("x"),
+            Some(false)
+        );
+        assert!(bp.option("update").is_none());
+    }
+
+    #[test]
+    fn accept_rules() {
+        let a = Accept::from_value(Some(&json!({"mime": "image/jpeg, image/*", "maxsize": 10})));
+        assert!(a.matches("image/png", "png", 5));
+        assert!(!a.matches("text/plain", "txt", 5));
+        assert!(!a.matches("image/png", "png", 50));
+    }
+}

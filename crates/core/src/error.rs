@@ -1,0 +1,159 @@
+//! The one error type of Folio. Each variant mirrors a Kirby exception class and carries
+//! Kirby's error `key` (e.g. `error.page.notFound`), so the HTTP layer can render Kirby's
+//! error envelope without knowing where the error came from.
+
+use serde_json::Value;
+
+/// A Kirby-style error: the exception class decides the HTTP status, `key` and `message`
+/// are what clients see, `details` is extra structured data (Kirby renders an empty one as `[]`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// `Kirby\Exception\NotFoundException` (404).
+    #[error("{message}")]
+    NotFound { key: &'static str, message: String },
+    /// `Kirby\Exception\PermissionException` (403).
+    #[error("{message}")]
+    Permission { key: &'static str, message: String },
+    /// `Kirby\Exception\AuthException` (401).
+    #[error("{message}")]
+    Auth { key: &'static str, message: String },
+    /// `Kirby\Exception\InvalidArgumentException` (400).
+    #[error("{message}")]
+    InvalidArgument {
+        key: &'static str,
+        message: String,
+        details: Value,
+    },
+    /// `Kirby\Exception\DuplicateException` (400).
+    #[error("{message}")]
+    Duplicate { key: &'static str, message: String },
+    /// `Kirby\Exception\LogicException` (400).
+    #[error("{message}")]
+    Logic { key: &'static str, message: String },
+    /// `Kirby\Exception\ErrorPageException` (404), e.g. pagination past the end.
+    #[error("{message}")]
+    ErrorPage { key: &'static str, message: String },
+    /// A Kirby API handler returning `null`: `{"status":"error","message":"not found","code":404}`.
+    #[error("not found")]
+    NullResult,
+    /// A non-Kirby failure (router miss, type error, I/O). Clients see Kirby's generic
+    /// "unexpected error" text unless debug mode is on; `detail` is never shown otherwise.
+    #[error("{detail}")]
+    Unexpected {
+        code: u16,
+        exception: &'static str,
+        detail: String,
+    },
+}
+
+/// Result alias used across the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// HTTP status code, as Kirby's exception classes define it.
+    pub fn code(&self) -> u16 {
+        match self {
+            Error::NotFound { .. } | Error::ErrorPage { .. } | Error::NullResult => 404,
+            Error::Permission { .. } => 403,
+            Error::Auth { .. } => 401,
+            Error::InvalidArgument { .. } | Error::Duplicate { .. } | Error::Logic { .. } => 400,
+            Error::Unexpected { code, .. } => *code,
+        }
+    }
+
+    /// Kirby's error key (`null` for non-Kirby errors).
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Error::NotFound { key, .. }
+            | Error::Permission { key, .. }
+            | Error::Auth { key, .. }
+            | Error::InvalidArgument { key, .. }
+            | Error::Duplicate { key, .. }
+            | Error::Logic { key, .. }
+            | Error::ErrorPage { key, .. } => Some(key),
+            Error::NullResult | Error::Unexpected { .. } => None,
+        }
+    }
+
+    /// The PHP exception class Kirby would name in debug mode.
+    pub fn exception(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "Kirby\\Exception\\NotFoundException",
+            Error::Permission { .. } => "Kirby\\Exception\\PermissionException",
+            Error::Auth { .. } => "Kirby\\Exception\\AuthException",
+            Error::InvalidArgument { .. } => "Kirby\\Exception\\InvalidArgumentException",
+            Error::Duplicate { .. } => "Kirby\\Exception\\DuplicateException",
+            Error::Logic { .. } => "Kirby\\Exception\\LogicException",
+            Error::ErrorPage { .. } => "Kirby\\Exception\\ErrorPageException",
+            Error::NullResult => "",
+            Error::Unexpected { exception, .. } => exception,
+        }
+    }
+
+    /// Structured details (`[]` when empty, as PHP serialises an empty array).
+    pub fn details(&self) -> Value {
+        match self {
+            Error::InvalidArgument { details, .. } => details.clone(),
+            _ => Value::Array(Vec::new()),
+        }
+    }
+
+    /// 404 for a page that does not exist or that the actor may not access.
+    pub fn page_not_found(id: &str) -> Self {
+        Error::NotFound {
+            key: "error.page.notFound",
+            message: format!("The page \"{id}\" cannot be found"),
+        }
+    }
+
+    /// 404 for a file that does not exist or that the actor may not access.
+    pub fn file_not_found(filename: &str) -> Self {
+        Error::NotFound {
+            key: "error.file.notFound",
+            message: format!("The file \"{filename}\" cannot be found"),
+        }
+    }
+
+    /// 404 for a user that does not exist or that the actor may not access.
+    pub fn user_not_found(id: &str) -> Self {
+        Error::NotFound {
+            key: "error.user.notFound",
+            message: format!("The user \"{id}\" cannot be found"),
+        }
+    }
+
+    /// 404 for an unknown or inaccessible role.
+    pub fn role_not_found(name: &str) -> Self {
+        Error::NotFound {
+            key: "error.role.notFound",
+            message: format!("The role \"{name}\" cannot be found"),
+        }
+    }
+
+    /// A 400 `error.invalidArgument` with a custom message.
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
+        Error::InvalidArgument {
+            key: "error.invalidArgument",
+            message: message.into(),
+            details: Value::Array(Vec::new()),
+        }
+    }
+
+    /// The router's "no route found" error (a plain PHP `Exception`, so `key` is null).
+    pub fn no_route(path: &str, method: &str) -> Self {
+        Error::Unexpected {
+            code: 404,
+            exception: "Exception",
+            detail: format!("No route found for path: \"{path}\" and request method: \"{method}\""),
+        }
+    }
+
+    /// An internal failure (500) whose detail is only shown in debug mode.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Error::Unexpected {
+            code: 500,
+            exception: "Exception",
+            detail: detail.into(),
+        }
+    }
+}

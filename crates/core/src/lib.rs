@@ -1,0 +1,18 @@
+//! Folio's domain crate: Kirby's on-disk formats, the models (Site, Page, File, User, Role,
+//! Blueprint, Content), the immutable site snapshot, search and the permission function `can()`.
+//! It is synchronous and knows nothing about HTTP.
+#![forbid(unsafe_code)]
+
+pub mod blueprint;
+pub mod error;
+pub mod format;
+pub mod media;
+pub mod model;
+pub mod natsort;
+pub mod password;
+pub mod permissions;
+pub mod search;
+pub mod snapshot;
+
+pub use error::{Error, Result};
+pub use snapshot::{Snapshot, SnapshotOptions};

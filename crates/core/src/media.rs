@@ -1,0 +1,188 @@
+//! Facts about file bytes and media URLs: Kirby's file types by extension, MIME sniffing,
+//! image dimensions, human-readable sizes and the `/media/...` URL token.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+
+const TYPES: [(&str, &[&str]); 6] = [
+    (
+        "image",
+        &[
+            "ai", "avif", "bmp", "gif", "eps", "ico", "j2k", "jp2", "jpeg", "jpg", "jpe", "png",
+            "ps", "psd", "svg", "tif", "tiff", "webp", "heic",
+        ],
+    ),
+    (
+        "document",
+        &[
+            "csv", "doc", "docx", "dotx", "indd", "md", "mdown", "odt", "odp", "ods", "pdf",
+            "potx", "ppsx", "ppt", "pptx", "rtf", "txt", "xl", "xls", "xlsx", "xltx",
+        ],
+    ),
+    ("archive", &["gz", "gzip", "tar", "tgz", "zip", "rar", "7z"]),
+    (
+        "code",
+        &[
+            "css", "js", "json", "java", "htm", "html", "php", "rb", "py", "scss", "xml", "yaml",
+            "yml",
+        ],
+    ),
+    (
+        "video",
+        &[
+            "avi", "flv", "m4v", "mov", "movie", "mpe", "mpg", "mp4", "ogg", "ogv", "swf", "webm",
+        ],
+    ),
+    ("audio", &["aif", "aiff", "m4a", "midi", "mp3", "wav"]),
+];
+
+/// Kirby's file type for an extension (`image`, `document`, ...), or `None`.
+pub fn file_type(extension: &str) -> Option<&'static str> {
+    let ext = extension.to_ascii_lowercase();
+    TYPES
+        .iter()
+        .find(|(_, exts)| exts.contains(&ext.as_str()))
+        .map(|(t, _)| *t)
+}
+
+/// Sniffs a MIME type from the file's first bytes, with Kirby's extension fixes.
+pub fn sniff_mime(bytes: &[u8], extension: &str) -> String {
+    let ext = extension.to_ascii_lowercase();
+    if let Some(kind) = infer::get(bytes) {
+        let m = kind.mime_type();
+        // Office documents are zip containers; trust the extension there.
+        if m == "application/zip" {
+            if let Some(x) = by_extension(&ext).filter(|x| x.starts_with("application/vnd")) {
+                return x.to_string();
+            }
+        }
+        return m.to_string();
+    }
+    if looks_like_svg(bytes) {
+        return "image/svg+xml".into();
+    }
+    if bytes.len() > 1 && is_text(bytes) {
+        return match ext.as_str() {
+            "csv" => "text/csv",
+            "css" => "text/css",
+            "js" | "mjs" => "text/javascript",
+            "json" => "application/json",
+            "html" | "htm" => "text/html",
+            "xml" => "text/xml",
+            _ => "text/plain",
+        }
+        .into();
+    }
+    "application/octet-stream".into()
+}
+
+fn looks_like_svg(bytes: &[u8]) -> bool {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+    head.contains("<svg")
+}
+
+fn is_text(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(8192)];
+    !sample.contains(&0) && std::str::from_utf8(sample).is_ok()
+}
+
+/// MIME type by extension (used where there are no bytes to look at).
+pub fn by_extension(ext: &str) -> Option<&'static str> {
+    Some(match ext {
+        "jpg" | "jpeg" | "jpe" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "avif" => "image/avif",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "pdf" => "application/pdf",
+        "csv" => "text/csv",
+        "txt" | "md" => "text/plain",
+        "json" => "application/json",
+        "css" => "text/css",
+        "js" => "text/javascript",
+        "zip" => "application/zip",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => return None,
+    })
+}
+
+/// Width and height of an image, read from its header only.
+pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    imagesize::blob_size(bytes)
+        .ok()
+        .map(|s| (s.width as u32, s.height as u32))
+}
+
+/// Kirby's `niceSize`: base 1024, two decimals at most, a no-break space before the unit.
+pub fn nice_size(size: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    if size == 0 {
+        return "0\u{a0}KB".into();
+    }
+    let mut exp = 0usize;
+    let mut value = size as f64;
+    while value >= 1024.0 && exp < UNITS.len() - 1 {
+        value /= 1024.0;
+        exp += 1;
+    }
+    let rounded = (value * 100.0).round() / 100.0;
+    let text = if rounded.fract() == 0.0 {
+        format!("{}", rounded as u64)
+    } else {
+        let s = format!("{rounded:.2}");
+        s.trim_end_matches('0').to_string()
+    };
+    format!("{text}\u{a0}{}", UNITS[exp])
+}
+
+/// The media URL token: the first 10 hex characters of HMAC-SHA1(file id) keyed by the salt.
+pub fn media_token(file_id: &str, salt: &str) -> String {
+    let mut mac = Hmac::<Sha1>::new_from_slice(salt.as_bytes()).expect("HMAC takes any key");
+    mac.update(file_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())[..10].to_string()
+}
+
+/// The orientation of an image.
+pub fn orientation(w: u32, h: u32) -> &'static str {
+    match w.cmp(&h) {
+        std::cmp::Ordering::Greater => "landscape",
+        std::cmp::Ordering::Less => "portrait",
+        std::cmp::Ordering::Equal => "square",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_tokens_match_kirby() {
+        let salt = "saltmarsh-fixture-salt";
+        assert_eq!(
+            media_token("blog/tidal-charts/chart.png", salt),
+            "b0d84bd2de"
+        );
+        assert_eq!(media_token("logo.png", salt), "d9bde073a8");
+    }
+
+    #[test]
+    fn nice_sizes() {
+        assert_eq!(nice_size(117), "117\u{a0}B");
+        assert_eq!(nice_size(2048), "2\u{a0}KB");
+        assert_eq!(nice_size(1536), "1.5\u{a0}KB");
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(sniff_mime(b"# Readme\n", "md"), "text/plain");
+        assert_eq!(sniff_mime(b"a", "md"), "application/octet-stream");
+        assert_eq!(sniff_mime(b"a,b\n1,2\n", "csv"), "text/csv");
+        assert_eq!(sniff_mime(b"\x89PNG\r\n\x1a\n0000", "md"), "image/png");
+        assert_eq!(file_type("PDF"), Some("document"));
+    }
+}

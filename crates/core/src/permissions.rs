@@ -1,0 +1,380 @@
+//! Kirby's permission model: the role permission matrix and the single pure function
+//! [`can`] that decides whether an actor may perform an action on a model. Every route and
+//! every action asks `can`; nothing else in Folio decides permissions.
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use crate::blueprint::OptionValue;
+use crate::model::{FileParent, PageIdx, Status, UserIdx};
+use crate::snapshot::Snapshot;
+
+/// Permission categories and their actions, in Kirby's output order.
+pub const MATRIX: [(&str, &[&str]); 7] = [
+    (
+        "access",
+        &["account", "languages", "panel", "site", "system", "users"],
+    ),
+    (
+        "files",
+        &[
+            "access",
+            "changeName",
+            "changeTemplate",
+            "create",
+            "delete",
+            "list",
+            "read",
+            "replace",
+            "sort",
+            "update",
+        ],
+    ),
+    ("languages", &["create", "delete", "update"]),
+    (
+        "pages",
+        &[
+            "access",
+            "changeSlug",
+            "changeStatus",
+            "changeTemplate",
+            "changeTitle",
+            "create",
+            "delete",
+            "duplicate",
+            "list",
+            "move",
+            "preview",
+            "read",
+            "sort",
+            "update",
+        ],
+    ),
+    ("site", &["access", "changeTitle", "preview", "update"]),
+    (
+        "users",
+        &[
+            "access",
+            "changeEmail",
+            "changeLanguage",
+            "changeName",
+            "changePassword",
+            "changeRole",
+            "create",
+            "delete",
+            "list",
+            "update",
+        ],
+    ),
+    (
+        "user",
+        &[
+            "access",
+            "changeEmail",
+            "changeLanguage",
+            "changeName",
+            "changePassword",
+            "changeRole",
+            "delete",
+            "list",
+            "update",
+        ],
+    ),
+];
+
+/// Page option keys in output order.
+pub const PAGE_ACTIONS: &[&str] = MATRIX[3].1;
+/// File option keys in output order.
+pub const FILE_ACTIONS: &[&str] = MATRIX[1].1;
+/// Site option keys in output order.
+pub const SITE_ACTIONS: &[&str] = MATRIX[4].1;
+/// User option keys in output order (Kirby's non-alphabetical order).
+pub const USER_ACTIONS: &[&str] = &[
+    "access",
+    "create",
+    "changeEmail",
+    "changeLanguage",
+    "changeName",
+    "changePassword",
+    "changeRole",
+    "delete",
+    "list",
+    "update",
+];
+
+/// A role's full permission matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Permissions(IndexMap<&'static str, IndexMap<&'static str, bool>>);
+
+impl Permissions {
+    /// Every permission set to `value`.
+    pub fn all(value: bool) -> Self {
+        Permissions(
+            MATRIX
+                .iter()
+                .map(|(c, acts)| (*c, acts.iter().map(|a| (*a, value)).collect()))
+                .collect(),
+        )
+    }
+
+    /// Resolves a role blueprint's `permissions:` value (PERMISSIONS.md §2.3).
+    pub fn from_value(v: Option<&Value>) -> Result<Self, String> {
+        match v {
+            None | Some(Value::Null) | Some(Value::Bool(true)) => Ok(Self::all(true)),
+            Some(Value::Bool(false)) => Ok(Self::all(false)),
+            Some(Value::Object(o)) => {
+                let wildcard = match o.get("*") {
+                    None => None,
+                    Some(Value::Bool(b)) => Some(*b),
+                    Some(_) => return Err("permission '*' must be a boolean".into()),
+                };
+                let mut out = Self::all(true);
+                for (cat, actions) in out.0.iter_mut() {
+                    match o.get(*cat) {
+                        None => {
+                            if let Some(w) = wildcard {
+                                actions.values_mut().for_each(|v| *v = w);
+                            }
+                        }
+                        Some(Value::Bool(b)) => actions.values_mut().for_each(|v| *v = *b),
+                        Some(Value::Null) => {}
+                        Some(Value::Object(m)) => apply_category(actions, m, cat)?,
+                        Some(_) => {
+                            return Err(format!("permissions.{cat} must be a map or boolean"));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Some(_) => Err("permissions must be a map or boolean".into()),
+        }
+    }
+
+    /// The value of `category.action` (false when the key does not exist).
+    pub fn get(&self, category: &str, action: &str) -> bool {
+        self.0
+            .get(category)
+            .and_then(|c| c.get(action))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// JSON form: every category and action in Kirby's order.
+    pub fn to_json(&self) -> Value {
+        Value::Object(
+            self.0
+                .iter()
+                .map(|(c, acts)| {
+                    let inner: Map<String, Value> = acts
+                        .iter()
+                        .map(|(a, v)| (a.to_string(), Value::Bool(*v)))
+                        .collect();
+                    (c.to_string(), Value::Object(inner))
+                })
+                .collect(),
+        )
+    }
+}
+
+fn apply_category(
+    actions: &mut IndexMap<&'static str, bool>,
+    m: &Map<String, Value>,
+    cat: &str,
+) -> Result<(), String> {
+    if let Some(w) = m.get("*") {
+        let w = w
+            .as_bool()
+            .ok_or_else(|| format!("permissions.{cat}.* must be a boolean"))?;
+        actions.values_mut().for_each(|v| *v = w);
+    }
+    for (k, v) in m {
+        if k == "*" {
+            continue;
+        }
+        let b = v
+            .as_bool()
+            .ok_or_else(|| format!("permissions.{cat}.{k} must be a boolean"))?;
+        if let Some(slot) = actions.get_mut(k.as_str()) {
+            *slot = b;
+        }
+    }
+    Ok(())
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// No user (anonymous): a virtual user with the `nobody` role.
+    Nobody,
+    /// Kirby's almighty `kirby` user (server-side only, never reachable from HTTP).
+    Kirby,
+    /// An authenticated account.
+    User(UserIdx),
+}
+
+/// What an action targets.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// The site.
+    Site,
+    /// A page.
+    Page(PageIdx),
+    /// A file (by owner and filename).
+    File(FileParent, &'a str),
+    /// A user account.
+    User(UserIdx),
+}
+
+/// Decides whether `actor` may perform `action` on `target`, in Kirby's order:
+/// the `nobody` role, the model's built-in rules, the `kirby` user, the blueprint
+/// `options:`, then the role's permissions.
+pub fn can(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> bool {
+    if *actor == Actor::Nobody {
+        return false;
+    }
+    let role = snap.role_of(actor);
+    if role.name == "nobody" {
+        return false;
+    }
+    if !builtin_rule(snap, actor, target, action) {
+        return false;
+    }
+    if matches!(actor, Actor::Kirby) {
+        return true;
+    }
+    // Legacy `read`: when it is false the model is neither accessible nor listable.
+    let has_read = matches!(target, Target::Page(_) | Target::File(..));
+    if has_read && matches!(action, "access" | "list") && !can(snap, actor, target, "read") {
+        return false;
+    }
+    if action == "list" && !can(snap, actor, target, "access") {
+        return false;
+    }
+    let (category, option) = match target {
+        Target::Site => ("site", snap.blueprints.site().option(action).cloned()),
+        Target::Page(p) => (
+            "pages",
+            snap.blueprints
+                .page(&snap.pages[p].template)
+                .option(action)
+                .cloned(),
+        ),
+        Target::File(parent, name) => {
+            let template = snap
+                .file(parent, name)
+                .and_then(|f| f.template().map(str::to_string));
+            (
+                "files",
+                snap.blueprints
+                    .file(template.as_deref())
+                    .option(action)
+                    .cloned(),
+            )
+        }
+        Target::User(u) => {
+            let cat = if *actor == Actor::User(u) {
+                "user"
+            } else {
+                "users"
+            };
+            let opt = snap
+                .blueprints
+                .user(&snap.users[u].role)
+                .and_then(|bp| bp.option(action).cloned());
+            (cat, opt)
+        }
+    };
+    if let Some(opt) = option
+        && let Some(verdict) = opt.for_role(&role.name)
+    {
+        return verdict;
+    }
+    role.permissions.get(category, action)
+}
+
+/// Kirby's hard-coded model rules; `false` means "never", `true` means "ask further".
+fn builtin_rule(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> bool {
+    match target {
+        Target::Site => true,
+        Target::Page(p) => {
+            let page = &snap.pages[p];
+            let special = snap.is_home(p) || snap.is_error(p);
+            match action {
+                "changeSlug" | "delete" | "move" => !special,
+                "changeStatus" => !snap.is_error(p),
+                "changeTemplate" => !snap.is_error(p) && snap.page_templates(p).len() > 1,
+                "sort" => {
+                    !snap.is_error(p)
+                        && page.status == Status::Listed
+                        && snap.blueprints.page(&page.template).num == "default"
+                }
+                _ => true,
+            }
+        }
+        Target::File(parent, name) => match action {
+            "changeTemplate" => snap
+                .file(parent, name)
+                .is_some_and(|f| snap.file_templates(f).len() > 1),
+            _ => true,
+        },
+        Target::User(u) => {
+            let target_admin = snap.users[u].role == "admin";
+            let actor_admin = snap.role_of(actor).name == "admin";
+            match action {
+                "changeRole" => {
+                    !(target_admin && !actor_admin) && !(target_admin && snap.admin_count() <= 1)
+                }
+                "create" => !(target_admin && !actor_admin),
+                "delete" => !(target_admin && snap.admin_count() <= 1) && snap.users.len() > 1,
+                _ => true,
+            }
+        }
+    }
+}
+
+/// The options object of a model (each action evaluated with [`can`]), in Kirby's order.
+pub fn options(snap: &Snapshot, actor: &Actor, target: Target<'_>) -> Map<String, Value> {
+    let keys = match target {
+        Target::Site => SITE_ACTIONS,
+        Target::Page(_) => PAGE_ACTIONS,
+        Target::File(..) => FILE_ACTIONS,
+        Target::User(_) => USER_ACTIONS,
+    };
+    keys.iter()
+        .map(|a| (a.to_string(), Value::Bool(can(snap, actor, target, a))))
+        .collect()
+}
+
+/// Convenience: the blueprint option verdict type, re-exported for views.
+pub type BlueprintOption = OptionValue;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn wildcard_and_category_merge() {
+        let p =
+            Permissions::from_value(Some(&json!({"*": false, "access": {"panel": true}}))).unwrap();
+        assert!(p.get("access", "panel"));
+        assert!(
+            p.get("access", "site"),
+            "listed category merges with defaults"
+        );
+        assert!(!p.get("pages", "update"));
+        let p =
+            Permissions::from_value(Some(&json!({"pages": {"*": false, "update": true}}))).unwrap();
+        assert!(p.get("pages", "update"));
+        assert!(!p.get("pages", "delete"));
+        assert!(p.get("files", "delete"));
+        assert!(!p.get("user", "create"), "user category has no create");
+    }
+
+    #[test]
+    fn non_boolean_is_an_error() {
+        assert!(
+            Permissions::from_value(Some(&json!({"pages": {"update": "yes please"}}))).is_err()
+        );
+    }
+}

@@ -1,0 +1,713 @@
+//! The immutable in-memory index of a whole Kirby site: pages, files, users, roles and
+//! blueprints, built once from disk. Requests read a snapshot and never touch the disk;
+//! a change publishes a new snapshot.
+
+use indexmap::IndexMap;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use crate::blueprint::{Blueprint, Blueprints, scalar_string};
+use crate::format::{php_array, txt};
+use crate::media;
+use crate::model::{Content, File, FileParent, Page, PageIdx, Role, Site, Status, User, UserIdx};
+use crate::natsort;
+use crate::permissions::{Actor, Permissions};
+
+/// Options that change how a site folder is read.
+#[derive(Debug, Clone)]
+pub struct SnapshotOptions {
+    /// Id of the home page (`home`).
+    pub home: String,
+    /// Id of the error page (`error`).
+    pub error: String,
+    /// `content.salt` for media tokens; `None` = Kirby's default (content root + file id).
+    pub salt: Option<String>,
+    /// Names skipped when scanning folders (`content.ignore`).
+    pub ignore: Vec<String>,
+}
+
+impl Default for SnapshotOptions {
+    fn default() -> Self {
+        SnapshotOptions {
+            home: "home".into(),
+            error: "error".into(),
+            salt: None,
+            ignore: [
+                ".DS_Store",
+                ".gitignore",
+                ".git",
+                ".svn",
+                ".htaccess",
+                "Thumb.db",
+                "@eaDir",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        }
+    }
+}
+
+/// The whole site, as read from disk at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The Kirby install root.
+    pub root: PathBuf,
+    /// `content/`.
+    pub content_dir: PathBuf,
+    /// The site model.
+    pub site: Site,
+    /// Every page (published and drafts), arena-style.
+    pub pages: Vec<Page>,
+    /// Every account, in folder order.
+    pub users: Vec<User>,
+    /// Roles by name, sorted by name (`admin` always present).
+    pub roles: IndexMap<String, Role>,
+    /// All blueprints.
+    pub blueprints: Blueprints,
+    /// Options the snapshot was built with.
+    pub options: SnapshotOptions,
+    /// Lowercase page id → page (published pages win over drafts).
+    page_index: HashMap<String, PageIdx>,
+    /// `page://…` / `file://…` → model.
+    uuid_index: HashMap<String, UuidTarget>,
+    /// Problems found while reading (reported at start-up, never fatal).
+    pub warnings: Vec<String>,
+}
+
+/// What a UUID points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UuidTarget {
+    /// A page.
+    Page(PageIdx),
+    /// A file.
+    File(FileParent, String),
+}
+
+static NOBODY: LazyLock<Role> = LazyLock::new(Role::nobody);
+
+impl Snapshot {
+    /// Reads a Kirby install root.
+    pub fn build(root: &Path, options: SnapshotOptions) -> std::io::Result<Self> {
+        let content_dir = root.join("content");
+        let blueprints = Blueprints::load(&root.join("site").join("blueprints"));
+        let mut snap = Snapshot {
+            root: root.to_path_buf(),
+            content_dir: content_dir.clone(),
+            site: Site::default(),
+            pages: Vec::new(),
+            users: Vec::new(),
+            roles: IndexMap::new(),
+            warnings: blueprints.warnings.clone(),
+            blueprints,
+            options,
+            page_index: HashMap::new(),
+            uuid_index: HashMap::new(),
+        };
+        let listing = snap.read_dir(&content_dir)?;
+        snap.site.content = read_content(&content_dir.join("site.txt"));
+        snap.site.files = snap.read_files(&content_dir, &listing, FileParent::Site, "");
+        let (children, drafts) = snap.read_children(&content_dir, &listing, None, "")?;
+        snap.site.children = children;
+        snap.site.drafts = drafts;
+        snap.load_roles();
+        snap.load_users(&root.join("site").join("accounts"));
+        snap.build_indexes();
+        Ok(snap)
+    }
+
+    fn read_dir(&self, dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if self.options.ignore.iter().any(|i| *i == name) {
+                continue;
+            }
+            // Symlinks are followed only when they stay inside the root.
+            let ft = entry.file_type()?;
+            let is_dir = if ft.is_symlink() {
+                match std::fs::canonicalize(entry.path()) {
+                    Ok(real) if real.starts_with(std::fs::canonicalize(&self.root)?) => {
+                        real.is_dir()
+                    }
+                    _ => continue,
+                }
+            } else {
+                ft.is_dir()
+            };
+            out.push((name, is_dir));
+        }
+        out.sort_by(|a, b| natsort::cmp(&a.0, &b.0));
+        Ok(out)
+    }
+
+    fn read_children(
+        &mut self,
+        dir: &Path,
+        listing: &[(String, bool)],
+        parent: Option<PageIdx>,
+        parent_id: &str,
+    ) -> std::io::Result<(Vec<PageIdx>, Vec<PageIdx>)> {
+        let mut children = Vec::new();
+        for (name, is_dir) in listing {
+            if !is_dir || name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let idx = self.read_page(&dir.join(name), name, parent, parent_id, false)?;
+            children.push(idx);
+        }
+        let mut drafts = Vec::new();
+        let drafts_dir = dir.join("_drafts");
+        if listing.iter().any(|(n, d)| *d && n == "_drafts") {
+            let dl = self.read_dir(&drafts_dir)?;
+            for (name, is_dir) in &dl {
+                if !is_dir || name.starts_with('.') || name.starts_with('_') {
+                    continue;
+                }
+                let idx = self.read_page(&drafts_dir.join(name), name, parent, parent_id, true)?;
+                drafts.push(idx);
+            }
+        }
+        Ok((children, drafts))
+    }
+
+    fn read_page(
+        &mut self,
+        dir: &Path,
+        dirname: &str,
+        parent: Option<PageIdx>,
+        parent_id: &str,
+        draft: bool,
+    ) -> std::io::Result<PageIdx> {
+        let (num, slug) = parse_dirname(dirname);
+        let (num, status) = if draft {
+            (None, Status::Draft)
+        } else if num.is_some() {
+            (num, Status::Listed)
+        } else {
+            (None, Status::Unlisted)
+        };
+        let id = if parent_id.is_empty() {
+            slug.clone()
+        } else {
+            format!("{parent_id}/{slug}")
+        };
+        let listing = self.read_dir(dir)?;
+        let template = detect_template(&listing);
+        let content = match &template.1 {
+            Some(file) => read_content(&dir.join(file)),
+            None => Content::new(),
+        };
+        let idx = self.pages.len();
+        self.pages.push(Page {
+            id: id.clone(),
+            slug,
+            num,
+            status,
+            template: template.0,
+            dir: dir.to_path_buf(),
+            parent,
+            children: Vec::new(),
+            drafts: Vec::new(),
+            files: Vec::new(),
+            content,
+        });
+        let files = self.read_files(dir, &listing, FileParent::Page(idx), &id);
+        let (children, drafts) = self.read_children(dir, &listing, Some(idx), &id)?;
+        let page = &mut self.pages[idx];
+        page.files = files;
+        page.children = children;
+        page.drafts = drafts;
+        Ok(idx)
+    }
+
+    fn read_files(
+        &mut self,
+        dir: &Path,
+        listing: &[(String, bool)],
+        parent: FileParent,
+        parent_id: &str,
+    ) -> Vec<File> {
+        let mut files = Vec::new();
+        for (name, is_dir) in listing {
+            if *is_dir || name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+            if matches!(ext.as_deref(), Some("txt" | "htm" | "html" | "php")) {
+                continue;
+            }
+            match read_file(dir, name, parent, parent_id) {
+                Ok(f) => files.push(f),
+                Err(e) => self
+                    .warnings
+                    .push(format!("{}: {e}", dir.join(name).display())),
+            }
+        }
+        sort_files(&mut files);
+        files
+    }
+
+    fn load_roles(&mut self) {
+        let mut roles = IndexMap::new();
+        for (name, bp) in &self.blueprints.users {
+            if name == "default" {
+                continue;
+            }
+            match role_from_blueprint(name, bp) {
+                Ok(r) => {
+                    roles.insert(name.clone(), r);
+                }
+                Err(e) => self.warnings.push(format!("users/{name}.yml: {e}")),
+            }
+        }
+        roles
+            .entry("admin".to_string())
+            .or_insert_with(Role::default_admin);
+        roles.sort_keys();
+        self.roles = roles;
+    }
+
+    fn load_users(&mut self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.') && !n.starts_with('_'))
+            .collect();
+        names.sort_by(|a, b| natsort::cmp(a, b));
+        for id in names {
+            let udir = dir.join(&id);
+            match read_user(&udir, &id, self.users.len()) {
+                Ok(u) => self.users.push(u),
+                Err(e) => self.warnings.push(format!("account {id}: {e}")),
+            }
+        }
+    }
+
+    fn build_indexes(&mut self) {
+        let mut index = HashMap::new();
+        let mut uuids = HashMap::new();
+        // Published pages first, so they win over drafts with the same id.
+        let order: Vec<PageIdx> = (0..self.pages.len())
+            .filter(|i| !self.pages[*i].is_draft())
+            .chain((0..self.pages.len()).filter(|i| self.pages[*i].is_draft()))
+            .collect();
+        for i in order {
+            let p = &self.pages[i];
+            index.entry(p.id.to_lowercase()).or_insert(i);
+            if let Some(u) = p.uuid() {
+                uuids
+                    .entry(format!("page://{u}"))
+                    .or_insert(UuidTarget::Page(i));
+            }
+            for f in &p.files {
+                if let Some(u) = f.uuid() {
+                    uuids
+                        .entry(format!("file://{u}"))
+                        .or_insert(UuidTarget::File(f.parent, f.filename.clone()));
+                }
+            }
+        }
+        for f in &self.site.files {
+            if let Some(u) = f.uuid() {
+                uuids
+                    .entry(format!("file://{u}"))
+                    .or_insert(UuidTarget::File(f.parent, f.filename.clone()));
+            }
+        }
+        self.page_index = index;
+        self.uuid_index = uuids;
+    }
+
+    /// Finds a page by id, ignoring case (published pages before drafts).
+    pub fn page_by_id(&self, id: &str) -> Option<PageIdx> {
+        self.page_index.get(&id.to_lowercase()).copied()
+    }
+
+    /// Resolves a `page://` or `file://` URI.
+    pub fn by_uuid(&self, uri: &str) -> Option<&UuidTarget> {
+        self.uuid_index.get(uri)
+    }
+
+    /// The files of a parent.
+    pub fn files_of(&self, parent: FileParent) -> &[File] {
+        match parent {
+            FileParent::Site => &self.site.files,
+            FileParent::Page(p) => &self.pages[p].files,
+            FileParent::User(u) => &self.users[u].files,
+        }
+    }
+
+    /// A file by parent and exact filename.
+    pub fn file(&self, parent: FileParent, filename: &str) -> Option<&File> {
+        self.files_of(parent)
+            .iter()
+            .find(|f| f.filename == filename)
+    }
+
+    /// The role of an actor (`nobody` when none or unknown).
+    pub fn role_of(&self, actor: &Actor) -> &Role {
+        match actor {
+            Actor::Nobody => &NOBODY,
+            Actor::Kirby => self.roles.get("admin").unwrap_or(&NOBODY),
+            Actor::User(u) => self.role_named(&self.users[*u].role),
+        }
+    }
+
+    /// A role by name, or `nobody`.
+    pub fn role_named(&self, name: &str) -> &Role {
+        self.roles.get(name).unwrap_or(&NOBODY)
+    }
+
+    /// A user by id (`user://id` accepted) or e-mail (case-insensitive).
+    pub fn user_by_key(&self, key: &str) -> Option<UserIdx> {
+        let key = key.strip_prefix("user://").unwrap_or(key);
+        if key.contains('@') {
+            let k = key.to_lowercase();
+            self.users.iter().position(|u| u.email == k)
+        } else {
+            self.users.iter().position(|u| u.id == key)
+        }
+    }
+
+    /// Number of accounts with the admin role.
+    pub fn admin_count(&self) -> usize {
+        self.users.iter().filter(|u| u.role == "admin").count()
+    }
+
+    /// True for the home page.
+    pub fn is_home(&self, p: PageIdx) -> bool {
+        self.pages[p].id == self.options.home
+    }
+
+    /// True for the error page.
+    pub fn is_error(&self, p: PageIdx) -> bool {
+        self.pages[p].id == self.options.error
+    }
+
+    /// The templates a page may switch between (its own first), as Kirby's `blueprints()`.
+    pub fn page_templates(&self, p: PageIdx) -> Vec<String> {
+        let page = &self.pages[p];
+        let bp = self.blueprints.page(&page.template);
+        let mut list = match bp.option("changeTemplate") {
+            Some(crate::blueprint::OptionValue::List(l)) => l.clone(),
+            _ => Vec::new(),
+        };
+        if !list.contains(&page.template) {
+            list.insert(0, page.template.clone());
+        }
+        let mut seen = Vec::new();
+        for t in list {
+            if !seen.contains(&t) && (self.blueprints.pages.contains_key(&t) || t == "default") {
+                seen.push(t);
+            }
+        }
+        seen
+    }
+
+    /// The file templates a file may switch between (its own first).
+    pub fn file_templates(&self, f: &File) -> Vec<String> {
+        let current = f.template().unwrap_or("default").to_string();
+        let parent_bp: Option<std::borrow::Cow<'_, Blueprint>> = match f.parent {
+            FileParent::Site => Some(self.blueprints.site()),
+            FileParent::Page(p) => Some(self.blueprints.page(&self.pages[p].template)),
+            FileParent::User(u) => self
+                .blueprints
+                .user(&self.users[u].role)
+                .map(std::borrow::Cow::Borrowed),
+        };
+        let mut list = vec![current];
+        if let Some(bp) = parent_bp {
+            for s in bp.sections.iter().filter(|s| s.kind == "files") {
+                list.extend(s.templates.iter().cloned());
+            }
+            for field in bp.fields.iter().filter(|f| f.kind == "files") {
+                match field.props.get("uploads") {
+                    Some(serde_json::Value::String(t)) => list.push(t.clone()),
+                    Some(serde_json::Value::Object(o)) => {
+                        if let Some(t) = o.get("template").and_then(scalar_string) {
+                            list.push(t);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out: Vec<String> = Vec::new();
+        for t in list {
+            if out.contains(&t) {
+                continue;
+            }
+            if t == "default" {
+                out.push(t);
+                continue;
+            }
+            if let Some(bp) = self.blueprints.files.get(&t)
+                && bp.accept().matches(&f.mime, &f.extension(), f.size)
+            {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// The media salt for a file id.
+    pub fn media_salt(&self, file_id: &str) -> String {
+        match &self.options.salt {
+            Some(s) => s.clone(),
+            None => format!("{}/{}", self.content_dir.display(), file_id),
+        }
+    }
+
+    /// Every page in tree order (pages, then their descendants; drafts after published).
+    pub fn index_order(&self) -> Vec<PageIdx> {
+        let mut out = Vec::with_capacity(self.pages.len());
+        fn walk(s: &Snapshot, list: &[PageIdx], out: &mut Vec<PageIdx>) {
+            for &p in list {
+                out.push(p);
+                walk(s, &s.pages[p].children, out);
+                walk(s, &s.pages[p].drafts, out);
+            }
+        }
+        walk(self, &self.site.children, &mut out);
+        walk(self, &self.site.drafts, &mut out);
+        out
+    }
+}
+
+/// Splits a folder name into Kirby's `num` and `slug`.
+pub fn parse_dirname(name: &str) -> (Option<i64>, String) {
+    match name.find('_') {
+        Some(i) if i > 0 => {
+            let prefix = &name[..i];
+            let digits: String = prefix
+                .chars()
+                .enumerate()
+                .take_while(|(k, c)| c.is_ascii_digit() || (*k == 0 && (*c == '-' || *c == '+')))
+                .map(|(_, c)| c)
+                .collect();
+            let num = digits.parse::<i64>().unwrap_or(0);
+            (Some(num), name[i + 1..].to_string())
+        }
+        _ => (None, name.to_string()),
+    }
+}
+
+/// The intended template and content file of a folder listing.
+fn detect_template(listing: &[(String, bool)]) -> (String, Option<String>) {
+    let files: Vec<&str> = listing
+        .iter()
+        .filter(|(_, d)| !d)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let mut found: Option<&str> = None;
+    for name in &files {
+        let Some(stem) = name.strip_suffix(".txt") else {
+            continue;
+        };
+        if stem.is_empty() || files.contains(&stem) {
+            continue; // a meta file of an existing file
+        }
+        found = Some(name);
+    }
+    match found {
+        Some(f) => (f.trim_end_matches(".txt").to_string(), Some(f.to_string())),
+        None => ("default".into(), None),
+    }
+}
+
+fn read_content(path: &Path) -> Content {
+    match std::fs::read(path) {
+        Ok(bytes) => txt::decode(&String::from_utf8_lossy(&bytes)),
+        Err(_) => Content::new(),
+    }
+}
+
+fn mtime_of(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn read_file(dir: &Path, name: &str, parent: FileParent, parent_id: &str) -> std::io::Result<File> {
+    use std::io::Read;
+    let path = dir.join(name);
+    let meta = std::fs::metadata(&path)?;
+    let mut head = vec![0u8; 8192.min(meta.len() as usize)];
+    std::fs::File::open(&path)?.read_exact(&mut head)?;
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let mime = media::sniff_mime(&head, &ext);
+    let dimensions = if mime.starts_with("image/") {
+        media::dimensions(&head)
+    } else {
+        None
+    };
+    let meta_path = dir.join(format!("{name}.txt"));
+    let (content, meta_mtime) = match std::fs::metadata(&meta_path) {
+        Ok(m) => (read_content(&meta_path), mtime_of(&m)),
+        Err(_) => (Content::new(), 0),
+    };
+    let mtime = mtime_of(&meta);
+    let id = if parent_id.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent_id}/{name}")
+    };
+    Ok(File {
+        filename: name.to_string(),
+        parent,
+        id,
+        path,
+        content,
+        size: meta.len(),
+        mtime,
+        modified: mtime.max(meta_mtime),
+        mime,
+        dimensions,
+    })
+}
+
+/// Kirby's file order: files without `Sort` first, then by `Sort` (natural), then filename.
+pub fn sort_files(files: &mut [File]) {
+    files.sort_by(|a, b| {
+        let sa = a.content.get("sort").filter(|s| !s.is_empty());
+        let sb = b.content.get("sort").filter(|s| !s.is_empty());
+        let by_sort = match (sa, sb) {
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+            (Some(x), Some(y)) => natsort::cmp(x, y),
+        };
+        by_sort.then_with(|| natsort::cmp(&a.filename, &b.filename))
+    });
+}
+
+fn role_from_blueprint(name: &str, bp: &Blueprint) -> Result<Role, String> {
+    let raw = bp.raw.as_object();
+    let permissions = Permissions::from_value(raw.and_then(|o| o.get("permissions")))?;
+    let title = raw
+        .and_then(|o| o.get("title"))
+        .and_then(scalar_string)
+        .unwrap_or_else(|| crate::blueprint::label_from_name(name));
+    let description = raw
+        .and_then(|o| o.get("description"))
+        .and_then(scalar_string);
+    let (title, description) = if name == "admin" {
+        (
+            if raw.and_then(|o| o.get("title")).is_some() {
+                title
+            } else {
+                "Admin".into()
+            },
+            description.or_else(|| Some("The admin has all rights".into())),
+        )
+    } else {
+        (title, description)
+    };
+    Ok(Role {
+        name: name.to_string(),
+        title,
+        description,
+        permissions,
+    })
+}
+
+fn read_user(dir: &Path, id: &str, idx: UserIdx) -> Result<User, String> {
+    let src =
+        std::fs::read_to_string(dir.join("index.php")).map_err(|e| format!("index.php: {e}"))?;
+    let value = php_array::parse_file(&src).map_err(|e| format!("index.php: {e}"))?;
+    let get = |k: &str| value.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let email = get("email").unwrap_or_default().trim().to_lowercase();
+    let htpasswd = dir.join(".htpasswd");
+    let (password_hash, password_mtime) = match std::fs::read_to_string(&htpasswd) {
+        Ok(s) => {
+            let line = s.lines().next().unwrap_or("").trim().to_string();
+            let mtime = std::fs::metadata(&htpasswd).map(|m| mtime_of(&m)).ok();
+            ((!line.is_empty()).then_some(line), mtime)
+        }
+        Err(_) => (None, None),
+    };
+    let listing: Vec<(String, bool)> = {
+        let mut v: Vec<(String, bool)> = std::fs::read_dir(dir)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .filter_map(|e| {
+                let d = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                e.file_name().into_string().ok().map(|n| (n, d))
+            })
+            .collect();
+        v.sort_by(|a, b| natsort::cmp(&a.0, &b.0));
+        v
+    };
+    let mut files = Vec::new();
+    for (name, is_dir) in &listing {
+        if *is_dir || name.starts_with('.') || name == "index.php" {
+            continue;
+        }
+        let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        if matches!(ext.as_deref(), Some("txt" | "php" | "htm" | "html")) {
+            continue;
+        }
+        if let Ok(f) = read_file(dir, name, FileParent::User(idx), id) {
+            files.push(f);
+        }
+    }
+    sort_files(&mut files);
+    Ok(User {
+        id: id.to_string(),
+        email,
+        name: get("name").filter(|n| !n.is_empty()),
+        role: get("role").unwrap_or_else(|| "default".into()),
+        language: get("language").unwrap_or_else(|| "en".into()),
+        content: read_content(&dir.join("user.txt")),
+        password_hash,
+        password_mtime,
+        files,
+        dir: dir.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirnames() {
+        assert_eq!(parse_dirname("1_projects"), (Some(1), "projects".into()));
+        assert_eq!(
+            parse_dirname("20240203_trip"),
+            (Some(20240203), "trip".into())
+        );
+        assert_eq!(parse_dirname("05_five"), (Some(5), "five".into()));
+        assert_eq!(parse_dirname("foo_bar"), (Some(0), "bar".into()));
+        assert_eq!(parse_dirname("_x"), (None, "_x".into()));
+        assert_eq!(parse_dirname("plain"), (None, "plain".into()));
+    }
+
+    #[test]
+    fn template_detection_skips_meta_files() {
+        let l = |v: &[&str]| v.iter().map(|n| (n.to_string(), false)).collect::<Vec<_>>();
+        assert_eq!(
+            detect_template(&l(&["cover.jpg", "cover.jpg.txt", "article.txt"])).0,
+            "article"
+        );
+        assert_eq!(
+            detect_template(&l(&["cover.jpg", "cover.jpg.txt"])).0,
+            "default"
+        );
+        assert_eq!(detect_template(&l(&["a.txt", "b.txt"])).0, "b");
+    }
+}

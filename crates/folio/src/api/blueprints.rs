@@ -1,0 +1,252 @@
+//! Blueprint views (`GET …/blueprint`): Kirby's normalised tab → column → section → field
+//! layout, resolved `options` (every key, `null` when unset) and page status labels.
+
+use serde_json::{Map, Value, json};
+
+use folio_core::blueprint::{Blueprint, label_from_name};
+use folio_core::model::{File, PageIdx, UserIdx};
+use folio_core::permissions::{FILE_ACTIONS, PAGE_ACTIONS, SITE_ACTIONS, USER_ACTIONS};
+
+use super::views::V;
+
+impl V<'_> {
+    /// PageBlueprint model of a page.
+    pub fn page_blueprint(&self, p: PageIdx) -> Value {
+        let page = &self.snap.pages[p];
+        let bp = self.snap.blueprints.page(&page.template);
+        let link = format!("/pages/{}", page.id.replace('/', "+"));
+        let special = self.snap.is_home(p) || self.snap.is_error(p);
+        let preview = match bp.raw.get("options").and_then(|o| o.get("preview")) {
+            Some(Value::Bool(b)) => json!(b),
+            Some(Value::String(s)) => json!(s),
+            _ => json!(true),
+        };
+        json!({
+            "name": bp.name,
+            "num": bp.num,
+            "options": options(&bp, PAGE_ACTIONS),
+            "preview": preview,
+            "status": status(&bp, special),
+            "tabs": tabs(&bp, &link),
+            "title": bp.title,
+        })
+    }
+
+    /// SiteBlueprint model.
+    pub fn site_blueprint(&self) -> Value {
+        let bp = self.snap.blueprints.site();
+        json!({
+            "name": "site",
+            "options": options(&bp, SITE_ACTIONS),
+            "tabs": tabs(&bp, "/site"),
+            "title": bp.title,
+        })
+    }
+
+    /// UserBlueprint model of a user.
+    pub fn user_blueprint(&self, u: UserIdx) -> Value {
+        let user = &self.snap.users[u];
+        let bp = match self.snap.blueprints.user(&user.role) {
+            Some(bp) => bp.clone(),
+            None => Blueprint::fallback(&format!("users/{}", user.role)),
+        };
+        let link = if *self.actor == folio_core::permissions::Actor::User(u) {
+            "/account".to_string()
+        } else {
+            format!("/users/{}", user.id)
+        };
+        json!({
+            "name": bp.name,
+            "options": options(&bp, USER_ACTIONS),
+            "tabs": tabs(&bp, &link),
+            "title": bp.title,
+        })
+    }
+
+    /// FileBlueprint model of a file.
+    pub fn file_blueprint(&self, f: &File) -> Value {
+        let bp = self.snap.blueprints.file(f.template());
+        let mut accept = Map::new();
+        let a = bp.accept();
+        accept.insert("extension".into(), list_or_null(&a.extension));
+        accept.insert("mime".into(), list_or_null(&a.mime));
+        accept.insert("maxsize".into(), json!(a.maxsize));
+        json!({
+            "accept": accept,
+            "name": bp.name,
+            "options": options(&bp, FILE_ACTIONS),
+            "tabs": tabs(&bp, &format!("/files/{}", f.filename)),
+            "title": bp.title,
+        })
+    }
+}
+
+fn list_or_null(v: &[String]) -> Value {
+    if v.is_empty() { Value::Null } else { json!(v) }
+}
+
+fn options(bp: &Blueprint, keys: &[&str]) -> Value {
+    Value::Object(
+        keys.iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    bp.option(k).map(|o| o.to_json()).unwrap_or(Value::Null),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn status(bp: &Blueprint, special: bool) -> Value {
+    let defaults = [
+        (
+            "draft",
+            "Draft",
+            "The page is in draft mode and only visible for logged in editors or via secret link",
+        ),
+        (
+            "unlisted",
+            "Unlisted",
+            "The page is only accessible via URL",
+        ),
+        ("listed", "Public", "The page is public for anyone"),
+    ];
+    let custom = bp.raw.get("status").and_then(Value::as_object);
+    let mut out = Map::new();
+    for (key, label, text) in defaults {
+        if key == "draft" && special {
+            continue;
+        }
+        let entry = match custom {
+            None => json!({"label": label, "text": text}),
+            Some(c) => match c.get(key) {
+                Some(Value::String(s)) => json!({"label": s, "text": null}),
+                Some(Value::Object(o)) => json!({
+                    "label": o.get("label").cloned().unwrap_or(json!(label)),
+                    "text": o.get("text").cloned().unwrap_or(Value::Null),
+                }),
+                Some(Value::Bool(false)) => continue,
+                _ => continue,
+            },
+        };
+        out.insert(key.to_string(), entry);
+    }
+    Value::Object(out)
+}
+
+/// Kirby's normalised tabs for a blueprint, with Panel links under `link`.
+fn tabs(bp: &Blueprint, link: &str) -> Value {
+    let raw = bp.raw.as_object().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(Value::Object(tabs)) = raw.get("tabs") {
+        for (name, tab) in tabs {
+            let t = tab.as_object().cloned().unwrap_or_default();
+            out.push(tab_json(name, &t, link));
+        }
+    } else {
+        out.push(tab_json("main", &raw, link));
+    }
+    Value::Array(out)
+}
+
+fn tab_json(name: &str, t: &Map<String, Value>, link: &str) -> Value {
+    let columns = if let Some(cols) = t.get("columns") {
+        match cols {
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(cname, c)| (cname.clone(), column(name, cname, c)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, c)| column(name, &i.to_string(), c))
+                    .collect(),
+            ),
+            _ => Value::Array(Vec::new()),
+        }
+    } else {
+        let mut sections = Map::new();
+        if let Some(f) = t.get("fields") {
+            let sname = format!("{name}-fields");
+            sections.insert(sname.clone(), fields_section(&sname, f));
+        }
+        if let Some(Value::Object(s)) = t.get("sections") {
+            for (sname, sec) in s {
+                sections.insert(sname.clone(), section(sname, sec));
+            }
+        }
+        json!([{"width": "1/1", "sections": sections}])
+    };
+    let label = t
+        .get("label")
+        .cloned()
+        .unwrap_or_else(|| json!(label_from_name(name)));
+    json!({
+        "columns": columns,
+        "icon": t.get("icon").cloned().unwrap_or(Value::Null),
+        "label": label,
+        "link": format!("{link}/?tab={name}"),
+        "name": name,
+    })
+}
+
+fn column(tab: &str, cname: &str, c: &Value) -> Value {
+    let c = c.as_object().cloned().unwrap_or_default();
+    let mut sections = Map::new();
+    if let Some(f) = c.get("fields") {
+        let sname = format!("{tab}-col-{cname}-fields");
+        sections.insert(sname.clone(), fields_section(&sname, f));
+    }
+    if let Some(Value::Object(s)) = c.get("sections") {
+        for (sname, sec) in s {
+            sections.insert(sname.clone(), section(sname, sec));
+        }
+    }
+    json!({
+        "width": c.get("width").cloned().unwrap_or(json!("1/1")),
+        "sections": sections,
+    })
+}
+
+fn fields_section(name: &str, fields: &Value) -> Value {
+    json!({"type": "fields", "fields": normalize_fields(fields), "name": name})
+}
+
+fn section(name: &str, sec: &Value) -> Value {
+    let mut s = sec.as_object().cloned().unwrap_or_default();
+    if s.get("type").and_then(Value::as_str) == Some("fields")
+        && let Some(f) = s.get("fields").cloned()
+    {
+        s.insert("fields".into(), normalize_fields(&f));
+    }
+    s.insert("name".into(), json!(name));
+    Value::Object(s)
+}
+
+fn normalize_fields(fields: &Value) -> Value {
+    let Some(map) = fields.as_object() else {
+        return Value::Array(Vec::new());
+    };
+    let mut out = Map::new();
+    for (name, def) in map {
+        let mut f = def.as_object().cloned().unwrap_or_default();
+        let lname = name.to_ascii_lowercase();
+        if !f.contains_key("type") {
+            f.insert("type".into(), json!("text"));
+        }
+        if let Some(nested) = f.get("fields").cloned() {
+            f.insert("fields".into(), normalize_fields(&nested));
+        }
+        f.insert("name".into(), json!(lname));
+        if !f.contains_key("label") {
+            f.insert("label".into(), json!(label_from_name(&lname)));
+        }
+        if !f.contains_key("width") {
+            f.insert("width".into(), json!("1/1"));
+        }
+        out.insert(lname, Value::Object(f));
+    }
+    Value::Object(out)
+}

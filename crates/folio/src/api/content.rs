@@ -1,0 +1,254 @@
+//! The `content` object of a model: every blueprint field first (typed per field type, also
+//! when missing from the file), then every other stored field as a raw string.
+
+use serde_json::{Map, Value, json};
+
+use folio_core::blueprint::Field;
+use folio_core::format::yaml;
+use folio_core::model::{Content, File, FileParent, PageIdx, UserIdx};
+use folio_core::snapshot::UuidTarget;
+
+use super::views::{V, php_object};
+
+/// Content of a page.
+pub fn page(v: &V<'_>, p: PageIdx) -> Value {
+    let page = &v.snap.pages[p];
+    let bp = v.snap.blueprints.page(&page.template);
+    form(v, &bp.fields, &page.content, FileParent::Page(p))
+}
+
+/// Content of the site.
+pub fn site(v: &V<'_>) -> Value {
+    let bp = v.snap.blueprints.site();
+    form(v, &bp.fields, &v.snap.site.content, FileParent::Site)
+}
+
+/// Content of a file (its meta data).
+pub fn file(v: &V<'_>, f: &File) -> Value {
+    let bp = v.snap.blueprints.file(f.template());
+    form(v, &bp.fields, &f.content, f.parent)
+}
+
+/// Content of a user (`user.txt`).
+pub fn user(v: &V<'_>, u: UserIdx) -> Value {
+    let user = &v.snap.users[u];
+    let fields = v
+        .snap
+        .blueprints
+        .user(&user.role)
+        .map(|bp| bp.fields.clone())
+        .unwrap_or_default();
+    form(v, &fields, &user.content, FileParent::User(u))
+}
+
+fn form(v: &V<'_>, fields: &[Field], content: &Content, owner: FileParent) -> Value {
+    let mut m = Map::new();
+    for f in fields {
+        if is_layout_only(&f.kind) {
+            continue;
+        }
+        let raw = content.get(&f.name).map(String::as_str).unwrap_or("");
+        m.insert(f.name.clone(), typed(v, f, raw, owner));
+    }
+    for (k, val) in content {
+        if !m.contains_key(k) {
+            m.insert(k.clone(), Value::String(val.clone()));
+        }
+    }
+    php_object(m)
+}
+
+/// Field types that hold no value.
+fn is_layout_only(kind: &str) -> bool {
+    matches!(kind, "headline" | "info" | "line" | "gap")
+}
+
+/// The form value of one field.
+pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
+    match f.kind.as_str() {
+        "number" | "range" => number(raw),
+        "toggle" => Value::Bool(matches!(raw.trim(), "true" | "1" | "on" | "yes")),
+        "date" => date(raw),
+        "tags" | "checkboxes" | "multiselect" => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        ),
+        "structure" => structure(v, f, raw, owner),
+        "object" => match yaml::parse(raw) {
+            Ok(Value::Object(o)) => Value::Object(o),
+            _ => Value::Null,
+        },
+        "blocks" | "layout" => match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Array(a)) => Value::Array(a),
+            _ => Value::Array(Vec::new()),
+        },
+        "pages" => Value::Array(
+            refs(raw)
+                .iter()
+                .filter_map(|r| resolve_page(v, r))
+                .filter(|p| {
+                    folio_core::permissions::can(
+                        v.snap,
+                        v.actor,
+                        folio_core::permissions::Target::Page(*p),
+                        "list",
+                    )
+                })
+                .map(|p| v.page_picker(p, true))
+                .collect(),
+        ),
+        "files" => Value::Array(
+            refs(raw)
+                .iter()
+                .filter_map(|r| resolve_file(v, r, owner))
+                .filter(|f| v.listable_file(f))
+                .map(|f| v.file_picker(f))
+                .collect(),
+        ),
+        "users" => Value::Array(
+            refs(raw)
+                .iter()
+                .filter_map(|r| v.snap.user_by_key(r))
+                .map(|u| v.user_picker(u))
+                .collect(),
+        ),
+        _ => Value::String(raw.to_string()),
+    }
+}
+
+fn number(raw: &str) -> Value {
+    let t = raw.trim();
+    if t.is_empty() {
+        return json!("");
+    }
+    if let Ok(i) = t.parse::<i64>() {
+        return json!(i);
+    }
+    match t.parse::<f64>() {
+        Ok(f) if f.is_finite() => json!(f),
+        _ => json!(""),
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, or `""` for empty / unparsable values.
+fn date(raw: &str) -> Value {
+    let t = raw.trim();
+    if t.is_empty() {
+        return json!("");
+    }
+    let (d, time) = match t.split_once([' ', 'T']) {
+        Some((d, rest)) => (d, rest.trim()),
+        None => (t, ""),
+    };
+    let parts: Vec<&str> = d.split('-').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.parse::<u32>().is_err()) {
+        return json!("");
+    }
+    let tparts: Vec<u32> = time
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    let hh = tparts.first().copied().unwrap_or(0);
+    let mm = tparts.get(1).copied().unwrap_or(0);
+    let ss = tparts.get(2).copied().unwrap_or(0);
+    json!(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        parts[0].parse::<u32>().unwrap_or(0),
+        parts[1].parse::<u32>().unwrap_or(0),
+        parts[2].parse::<u32>().unwrap_or(0),
+        hh,
+        mm,
+        ss
+    ))
+}
+
+fn structure(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
+    if raw.trim().is_empty() {
+        return Value::Array(Vec::new());
+    }
+    let rows = match yaml::parse(raw) {
+        Ok(Value::Array(rows)) => rows,
+        _ => return Value::Array(Vec::new()),
+    };
+    Value::Array(
+        rows.into_iter()
+            .filter_map(|row| {
+                let Value::Object(obj) = row else { return None };
+                let mut m = Map::new();
+                for sf in &f.fields {
+                    let raw = obj.get(&sf.name).map(scalar_text).unwrap_or_default();
+                    m.insert(sf.name.clone(), typed(v, sf, &raw, owner));
+                }
+                if f.fields.is_empty() {
+                    return Some(Value::Object(obj));
+                }
+                Some(Value::Object(m))
+            })
+            .collect(),
+    )
+}
+
+/// A YAML scalar (or nested value) as the string Kirby would have stored.
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => yaml::dump(other),
+    }
+}
+
+/// The references stored in a pages/files/users field: a YAML list, or a comma list.
+fn refs(raw: &str) -> Vec<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Vec::new();
+    }
+    match yaml::parse(t) {
+        Ok(Value::Array(a)) => a
+            .iter()
+            .map(scalar_text)
+            .filter(|s| !s.is_empty())
+            .collect(),
+        _ => t
+            .split(',')
+            .map(|s| s.trim().trim_start_matches("- ").to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
+
+fn resolve_page(v: &V<'_>, r: &str) -> Option<PageIdx> {
+    if r.starts_with("page://") {
+        match v.snap.by_uuid(r)? {
+            UuidTarget::Page(p) => Some(*p),
+            UuidTarget::File(..) => None,
+        }
+    } else {
+        v.snap.page_by_id(r)
+    }
+}
+
+fn resolve_file<'a>(v: &'a V<'_>, r: &str, owner: FileParent) -> Option<&'a File> {
+    if r.starts_with("file://") {
+        match v.snap.by_uuid(r)? {
+            UuidTarget::File(parent, name) => v.snap.file(*parent, name),
+            UuidTarget::Page(_) => None,
+        }
+    } else if let Some(f) = v.snap.file(owner, r) {
+        Some(f)
+    } else {
+        let (pid, name) = r.rsplit_once('/')?;
+        let p = v.snap.page_by_id(pid)?;
+        v.snap.file(FileParent::Page(p), name)
+    }
+}

@@ -1,0 +1,300 @@
+//! Kirby's REST API: the route table (matched before authentication, as Kirby does), the
+//! dispatcher, and the collection helpers (status filters, search, pagination). Handlers
+//! live in the resource modules; every model they return passes the permission check.
+
+pub mod blueprints;
+pub mod content;
+pub mod resources;
+pub mod system;
+pub mod views;
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use folio_core::Error;
+use folio_core::permissions::Actor;
+
+use crate::http::App;
+use crate::http::auth::{SessionCtx, gate};
+use crate::http::request::Req;
+use crate::http::response::{Reply, error_reply};
+
+/// What a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum H {
+    Auth,
+    Login,
+    Logout,
+    Ping,
+    System,
+    Translations,
+    Translation,
+    Site,
+    SiteChildren,
+    SiteChildrenSearch,
+    SiteSearch,
+    SiteFind,
+    SiteBlueprint,
+    SiteBlueprints,
+    SiteSection,
+    Page,
+    PageChildren,
+    PageChildrenSearch,
+    PageBlueprint,
+    PageBlueprints,
+    PageSection,
+    Files,
+    FilesSearch,
+    File,
+    Users,
+    UsersSearch,
+    User,
+    UserAvatar,
+    UserBlueprint,
+    UserBlueprints,
+    UserRoles,
+    Roles,
+    Role,
+}
+
+/// (methods, Kirby pattern, handler, needs auth). `(:any)` matches one segment.
+const ROUTES: &[(&[&str], &str, H, bool)] = &[
+    (&["GET"], "auth", H::Auth, true),
+    (&["POST"], "auth/login", H::Login, false),
+    (&["POST"], "auth/logout", H::Logout, false),
+    (&["POST"], "auth/ping", H::Ping, false),
+    (&["GET"], "system", H::System, false),
+    (&["GET"], "translations", H::Translations, false),
+    (&["GET"], "translations/(:any)", H::Translation, false),
+    (&["GET"], "site", H::Site, true),
+    (&["GET"], "site/children", H::SiteChildren, true),
+    (
+        &["GET", "POST"],
+        "site/children/search",
+        H::SiteChildrenSearch,
+        true,
+    ),
+    (&["GET", "POST"], "site/search", H::SiteSearch, true),
+    (&["POST"], "site/find", H::SiteFind, true),
+    (&["GET"], "site/blueprint", H::SiteBlueprint, true),
+    (&["GET"], "site/blueprints", H::SiteBlueprints, true),
+    (&["GET"], "site/sections/(:any)", H::SiteSection, true),
+    (&["GET"], "site/files", H::Files, true),
+    (&["GET", "POST"], "site/files/search", H::FilesSearch, true),
+    (&["GET"], "site/files/(:any)", H::File, true),
+    (&["GET"], "pages/(:any)", H::Page, true),
+    (&["GET"], "pages/(:any)/children", H::PageChildren, true),
+    (
+        &["GET", "POST"],
+        "pages/(:any)/children/search",
+        H::PageChildrenSearch,
+        true,
+    ),
+    (&["GET"], "pages/(:any)/blueprint", H::PageBlueprint, true),
+    (&["GET"], "pages/(:any)/blueprints", H::PageBlueprints, true),
+    (
+        &["GET"],
+        "pages/(:any)/sections/(:any)",
+        H::PageSection,
+        true,
+    ),
+    (&["GET"], "pages/(:any)/files", H::Files, true),
+    (
+        &["GET", "POST"],
+        "pages/(:any)/files/search",
+        H::FilesSearch,
+        true,
+    ),
+    (&["GET"], "pages/(:any)/files/(:any)", H::File, true),
+    (&["GET"], "users", H::Users, true),
+    (&["GET", "POST"], "users/search", H::UsersSearch, true),
+    (&["GET"], "users/(:any)", H::User, true),
+    (&["GET"], "users/(:any)/avatar", H::UserAvatar, true),
+    (&["GET"], "users/(:any)/blueprint", H::UserBlueprint, true),
+    (&["GET"], "users/(:any)/blueprints", H::UserBlueprints, true),
+    (&["GET"], "users/(:any)/roles", H::UserRoles, true),
+    (&["GET"], "users/(:any)/files", H::Files, true),
+    (
+        &["GET", "POST"],
+        "users/(:any)/files/search",
+        H::FilesSearch,
+        true,
+    ),
+    (&["GET"], "users/(:any)/files/(:any)", H::File, true),
+    (&["GET"], "account", H::User, true),
+    (&["GET"], "account/avatar", H::UserAvatar, true),
+    (&["GET"], "account/blueprint", H::UserBlueprint, true),
+    (&["GET"], "account/blueprints", H::UserBlueprints, true),
+    (&["GET"], "account/roles", H::UserRoles, true),
+    (&["GET"], "account/files", H::Files, true),
+    (
+        &["GET", "POST"],
+        "account/files/search",
+        H::FilesSearch,
+        true,
+    ),
+    (&["GET"], "account/files/(:any)", H::File, true),
+    (&["GET"], "roles", H::Roles, true),
+    (&["GET"], "roles/(:any)", H::Role, true),
+];
+
+/// Kirby's `(:any)` character class.
+fn is_any(seg: &str) -> bool {
+    !seg.is_empty()
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-%= +@()".contains(&b))
+}
+
+/// A matched route.
+pub struct Matched {
+    /// The handler.
+    pub handler: H,
+    /// Captured `(:any)` segments, raw.
+    pub params: Vec<String>,
+    /// The first segment (`site`, `pages`, `users`, `account`, ...).
+    pub root: String,
+    /// The pattern with wildcards expanded (debug output).
+    pub pattern: String,
+    /// Whether the route needs an authenticated user.
+    pub auth: bool,
+}
+
+fn match_route(method: &Method, path: &str) -> Option<Matched> {
+    let segs: Vec<&str> = path.split('/').collect();
+    for (methods, pattern, handler, auth) in ROUTES {
+        if !methods.contains(&method.as_str()) {
+            continue;
+        }
+        let pat: Vec<&str> = pattern.split('/').collect();
+        if pat.len() != segs.len() {
+            continue;
+        }
+        let mut params = Vec::new();
+        let ok = pat.iter().zip(&segs).all(|(p, s)| {
+            if *p == "(:any)" {
+                params.push(s.to_string());
+                is_any(s)
+            } else {
+                p == s
+            }
+        });
+        if ok {
+            return Some(Matched {
+                handler: *handler,
+                params,
+                root: segs[0].to_string(),
+                pattern: pattern.replace("(:any)", "([a-zA-Z0-9\\.\\-_%= \\+\\@\\(\\)]+)"),
+                auth: *auth,
+            });
+        }
+    }
+    None
+}
+
+/// Handles one API request (`rest` is the path after `/<api.slug>/`).
+pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -> Reply {
+    let path = rest.trim_matches('/');
+    let Some(m) = (!path.is_empty())
+        .then(|| match_route(&req.method, path))
+        .flatten()
+    else {
+        return error_reply(app, &Error::no_route(path, req.method.as_str()), None);
+    };
+    let snap = app.snapshot.load_full();
+    let actor = if m.auth {
+        match gate(app, req, sess, &snap).await {
+            Ok(a) => a,
+            Err(e) => return error_reply(app, &e, Some(&m.pattern)),
+        }
+    } else {
+        Actor::Nobody
+    };
+    match resources::handle(app, req, sess, &snap, &actor, &m).await {
+        Ok(r) => r,
+        Err(e) => error_reply(app, &e, Some(&m.pattern)),
+    }
+}
+
+/// Pagination of a collection from `?page` / `?limit`; returns the slice bounds and the
+/// pagination object.
+pub fn paginate(req: &Req, total: usize) -> Result<(usize, usize, Value), Error> {
+    let number = |name: &str| -> Result<Option<usize>, Error> {
+        match req.query(name).map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => s.parse::<usize>().map(Some).map_err(|_| Error::Unexpected {
+                code: 500,
+                exception: "TypeError",
+                detail: format!("The `{name}` query parameter must be a whole number"),
+            }),
+        }
+    };
+    let limit = match number("limit")? {
+        None => 100,
+        Some(0) => 20,
+        Some(n) => n,
+    };
+    let page = match number("page")? {
+        None | Some(0) => 1,
+        Some(n) => n,
+    };
+    let pages = total.div_ceil(limit);
+    if total == 0 {
+        if page != 1 {
+            return Err(Error::ErrorPage {
+                key: "error.errorPage",
+                message: format!("Pagination page {page} does not exist, expected 1-1"),
+            });
+        }
+        return Ok((
+            0,
+            0,
+            json!({"page": 0, "total": 0, "offset": 0, "limit": limit}),
+        ));
+    }
+    if page > pages {
+        return Err(Error::ErrorPage {
+            key: "error.errorPage",
+            message: format!("Pagination page {page} does not exist, expected 1-{pages}"),
+        });
+    }
+    let offset = (page - 1) * limit;
+    let end = (offset + limit).min(total);
+    Ok((
+        offset,
+        end,
+        json!({"page": page, "total": total, "offset": offset, "limit": limit}),
+    ))
+}
+
+/// A paginated collection envelope.
+pub fn collection(req: &Req, items: Vec<Value>) -> Result<Reply, Error> {
+    let (start, end, pagination) = paginate(req, items.len())?;
+    let data: Vec<Value> = items.into_iter().skip(start).take(end - start).collect();
+    Ok(Reply::json(
+        axum::http::StatusCode::OK,
+        json!({"code": 200, "data": data, "pagination": pagination, "status": "ok", "type": "collection"}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_match_like_kirby() {
+        let m = match_route(&Method::GET, "pages/blog+first-light").unwrap();
+        assert_eq!(m.handler, H::Page);
+        assert_eq!(m.params, ["blog+first-light"]);
+        assert!(match_route(&Method::GET, "pages/blog/first-light").is_none());
+        assert!(match_route(&Method::PUT, "pages/blog").is_none());
+        assert!(match_route(&Method::GET, "auth/login").is_none());
+        let m = match_route(&Method::GET, "pages/..+..+etc").unwrap();
+        assert_eq!(m.params, ["..+..+etc"]);
+        assert!(match_route(&Method::GET, "pages/a:b").is_none());
+        assert_eq!(
+            match_route(&Method::GET, "account").unwrap().handler,
+            H::User
+        );
+    }
+}

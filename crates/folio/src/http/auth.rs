@@ -1,0 +1,457 @@
+//! Who is calling: the per-request session context (cookie, CSRF token, regeneration),
+//! the API's authentication gate (Basic auth, then session + `X-CSRF`, then `access.panel`)
+//! and password validation. Bcrypt always runs on a blocking thread.
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+use folio_core::model::UserIdx;
+use folio_core::permissions::Actor;
+use folio_core::{Error, Snapshot};
+
+use super::App;
+use super::request::Req;
+use super::session::{Session, cookie_value, random_hex, token_from_cookie};
+use crate::time::{http_date, now};
+
+enum CookieEvent {
+    Set(String, i64),
+    Delete,
+}
+
+/// The session state of one request: loaded lazily, created on demand, written at the end.
+pub struct SessionCtx {
+    cookie_token: Option<String>,
+    session: Option<Session>,
+    loaded: bool,
+    ephemeral: bool,
+    destroyed: bool,
+    events: Vec<CookieEvent>,
+    created_here: bool,
+    https: bool,
+}
+
+impl SessionCtx {
+    /// Reads (but does not yet load) the session cookie.
+    pub fn new(app: &App, req: &Req) -> Self {
+        let name = app
+            .config
+            .string("session.cookieName")
+            .unwrap_or_else(|| "kirby_session".into());
+        let key = app
+            .config
+            .string("cookie.key")
+            .unwrap_or_else(|| "KirbyHttpCookieKey".into());
+        let cookie_token = req.cookie(&name).and_then(|v| token_from_cookie(&v, &key));
+        SessionCtx {
+            cookie_token,
+            session: None,
+            loaded: false,
+            ephemeral: false,
+            destroyed: false,
+            events: Vec::new(),
+            created_here: false,
+            https: req.https,
+        }
+    }
+
+    /// The existing session, if the cookie names a valid one.
+    pub fn get(&mut self, app: &App) -> Option<&mut Session> {
+        if !self.loaded {
+            self.loaded = true;
+            if let Some(token) = &self.cookie_token
+                && let Some(mut s) = app.sessions.load(token)
+            {
+                let t = now();
+                if let Some(timeout) = s.record.timeout
+                    && s.record
+                        .last_activity
+                        .is_none_or(|last| t - last > timeout / 15)
+                {
+                    s.record.last_activity = Some(t);
+                    s.dirty = true;
+                }
+                let remaining = s.record.expiry_time - t;
+                self.session = Some(s);
+                if remaining
+                    < self
+                        .session
+                        .as_ref()
+                        .map(|s| s.record.duration / 2)
+                        .unwrap_or(0)
+                    && self.session.as_ref().is_some_and(|s| s.record.renewable)
+                {
+                    let s = self.session.as_mut().expect("just set");
+                    s.record.expiry_time = t + s.record.duration;
+                    self.regenerate(app);
+                }
+            }
+        }
+        self.session.as_mut()
+    }
+
+    /// The session, created (and its cookie queued) when there is none.
+    pub fn get_or_create(&mut self, app: &App) -> &mut Session {
+        if self.get(app).is_none() {
+            let s = app.sessions.create();
+            self.events
+                .push(CookieEvent::Set(s.token(), s.record.expiry_time));
+            self.session = Some(s);
+            self.created_here = true;
+            self.destroyed = false;
+        }
+        self.session.as_mut().expect("created above")
+    }
+
+    /// The session's CSRF token (`kirby.csrf`), generated on first use.
+    pub fn csrf_token(&mut self, app: &App) -> String {
+        let s = self.get_or_create(app);
+        if let Some(t) = s.get_str("kirby.csrf") {
+            return t.to_string();
+        }
+        let t = random_hex(32);
+        s.set("kirby.csrf", Value::String(t.clone()));
+        t
+    }
+
+    /// The token requests must send in `X-CSRF`: `api.csrf`, `dev` in `panel.dev`, or the
+    /// session's token.
+    pub fn csrf_reference(&mut self, app: &App) -> String {
+        if let Some(fixed) = app.config.string("api.csrf").filter(|s| !s.is_empty()) {
+            return fixed;
+        }
+        if app.config.truthy("panel.dev") {
+            return "dev".into();
+        }
+        self.csrf_token(app)
+    }
+
+    /// A session created only to answer this request is not written to disk (its cookie is
+    /// still sent, as Kirby sends it). This keeps anonymous traffic from filling the disk.
+    pub fn mark_ephemeral(&mut self) {
+        if self.created_here {
+            self.ephemeral = true;
+        }
+    }
+
+    /// New id and key for the session; the old token stops working at once.
+    pub fn regenerate(&mut self, app: &App) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        app.sessions.regenerate(s);
+        let ev = CookieEvent::Set(s.token(), s.record.expiry_time);
+        if self.created_here && self.events.len() == 1 {
+            self.events[0] = ev;
+        } else {
+            self.events.push(ev);
+        }
+    }
+
+    /// Switches to a long session (no inactivity timeout); "less strict wins".
+    pub fn make_long(&mut self, app: &App) {
+        let long = app.sessions.lifetimes.long;
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.record.timeout.is_none() && s.record.duration >= long {
+            return;
+        }
+        let t = now();
+        s.record.duration = long;
+        s.record.expiry_time = t + long;
+        s.record.timeout = None;
+        s.dirty = true;
+        self.regenerate(app);
+    }
+
+    /// Deletes the session and expires the cookie.
+    pub fn destroy(&mut self, app: &App) {
+        if let Some(s) = self.session.take() {
+            app.sessions.destroy(&s);
+            self.destroyed = true;
+            self.events.push(CookieEvent::Delete);
+        }
+    }
+
+    /// Writes the session if needed and returns the `Set-Cookie` values to send.
+    pub fn finish(&mut self, app: &App) -> Vec<String> {
+        if let Some(s) = &self.session
+            && s.dirty
+            && !self.ephemeral
+            && !self.destroyed
+            && let Err(e) = app.sessions.save(s)
+        {
+            tracing::error!("could not write session: {e}");
+        }
+        let name = app
+            .config
+            .string("session.cookieName")
+            .unwrap_or_else(|| "kirby_session".into());
+        let key = app
+            .config
+            .string("cookie.key")
+            .unwrap_or_else(|| "KirbyHttpCookieKey".into());
+        let domain = app.config.string("session.cookieDomain");
+        let mut tail = String::from("; path=/");
+        if let Some(d) = &domain {
+            tail.push_str(&format!("; domain={d}"));
+        }
+        if self.https {
+            tail.push_str("; secure");
+        }
+        tail.push_str("; HttpOnly; SameSite=Lax");
+        let t = now();
+        self.events
+            .iter()
+            .map(|e| match e {
+                CookieEvent::Set(token, expiry) => format!(
+                    "{name}={}; expires={}; Max-Age={}{tail}",
+                    cookie_value(token, &key),
+                    http_date(*expiry),
+                    (expiry - t).max(0)
+                ),
+                CookieEvent::Delete => format!(
+                    "{name}=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0{tail}"
+                ),
+            })
+            .collect()
+    }
+
+    /// The logged-in user of the session, honouring the password timestamp rule.
+    pub fn user(&mut self, app: &App, snap: &Snapshot) -> Option<UserIdx> {
+        let s = self.get(app)?;
+        let id = s.get_str("kirby.userId")?.to_string();
+        let u = snap.users.iter().position(|u| u.id == id)?;
+        if let Some(pw_time) = snap.users[u].password_mtime {
+            let login = s
+                .record
+                .data
+                .get("kirby.loginTimestamp")
+                .and_then(Value::as_i64);
+            if login.is_none_or(|l| l < pw_time) {
+                s.remove("kirby.userId");
+                s.remove("kirby.loginTimestamp");
+                return None;
+            }
+        }
+        Some(u)
+    }
+}
+
+/// Verified Basic-auth credentials, keyed by an HMAC of (user, password, stored hash) under a
+/// per-process random key. The password is never stored; a changed hash misses the cache.
+pub struct BasicCache {
+    key: [u8; 32],
+    entries: Mutex<HashMap<[u8; 32], i64>>,
+}
+
+const BASIC_TTL: i64 = 300;
+const BASIC_MAX: usize = 10_000;
+
+impl Default for BasicCache {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the OS random source is available");
+        BasicCache {
+            key,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl BasicCache {
+    fn digest(&self, user_id: &str, password: &str, hash: &str) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("any key length");
+        for part in [user_id, password, hash] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether this exact (user, password, hash) was verified recently.
+    pub fn hit(&self, user_id: &str, password: &str, hash: &str) -> bool {
+        let d = self.digest(user_id, password, hash);
+        let map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&d).is_some_and(|exp| *exp > now())
+    }
+
+    /// Remembers a successful verification.
+    pub fn insert(&self, user_id: &str, password: &str, hash: &str) {
+        let d = self.digest(user_id, password, hash);
+        let mut map = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= BASIC_MAX {
+            let t = now();
+            map.retain(|_, exp| *exp > t);
+            if map.len() >= BASIC_MAX {
+                map.clear();
+            }
+        }
+        map.insert(d, now() + BASIC_TTL);
+    }
+}
+
+fn invalid_login() -> Error {
+    Error::Permission {
+        key: "error.access.login",
+        message: "Invalid login".into(),
+    }
+}
+
+fn unauthenticated() -> Error {
+    Error::Auth {
+        key: "error.auth",
+        message: "Unauthenticated".into(),
+    }
+}
+
+/// Checks an e-mail and password (Kirby's `validatePassword`): every failure is the same
+/// 403 "Invalid login", after a random delay; bcrypt runs off the async runtime.
+pub async fn validate_password(
+    app: &App,
+    snap: &Snapshot,
+    email: &str,
+    password: &str,
+) -> Result<UserIdx, Error> {
+    let user = snap
+        .user_by_key(&email.trim().to_lowercase())
+        .filter(|_| email.contains('@'));
+    let len = password.chars().count();
+    let ok = if password.len() > 1000 || len < 8 {
+        false
+    } else {
+        let hash = user.and_then(|u| snap.users[u].password_hash.clone());
+        match (user, hash) {
+            (Some(u), Some(hash)) => {
+                let id = snap.users[u].id.clone();
+                if app.basic_cache.hit(&id, password, &hash) {
+                    true
+                } else {
+                    let pw = password.to_string();
+                    let h = hash.clone();
+                    let verified =
+                        tokio::task::spawn_blocking(move || folio_core::password::verify(&pw, &h))
+                            .await
+                            .unwrap_or(false);
+                    if verified {
+                        app.basic_cache.insert(&id, password, &hash);
+                    }
+                    verified
+                }
+            }
+            _ => {
+                // Same cost as a real check, so timing does not reveal unknown accounts.
+                let pw = password.to_string();
+                let _ = tokio::task::spawn_blocking(move || {
+                    folio_core::password::verify(&pw, folio_core::password::dummy_hash())
+                })
+                .await;
+                false
+            }
+        }
+    };
+    match (ok, user) {
+        (true, Some(u)) => Ok(u),
+        _ => {
+            let mut b = [0u8; 4];
+            let _ = getrandom::fill(&mut b);
+            let ms = 10 + u64::from(u32::from_le_bytes(b)) % 1990;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Err(invalid_login())
+        }
+    }
+}
+
+/// Splits a Basic header value into (e-mail, password).
+pub fn parse_basic(value: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let b64 = value.get(6..)?.trim();
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+/// The API's authentication gate for routes that need a user.
+pub async fn gate(
+    app: &App,
+    req: &Req,
+    sess: &mut SessionCtx,
+    snap: &Snapshot,
+) -> Result<Actor, Error> {
+    let basic = req
+        .header("authorization")
+        .filter(|h| h.len() >= 6 && h[..6].eq_ignore_ascii_case("basic "))
+        .filter(|_| app.config.is_true("api.basicAuth"));
+    let user = if let Some(h) = basic {
+        if !req.https && !app.config.is_true("api.allowInsecure") {
+            return Err(Error::Permission {
+                key: "error.permission",
+                message: "Basic authentication is only allowed over HTTPS".into(),
+            });
+        }
+        let (email, password) = parse_basic(h).ok_or_else(invalid_login)?;
+        validate_password(app, snap, &email, &password).await?
+    } else {
+        let reference = sess.csrf_reference(app);
+        let sent = req.header("x-csrf").unwrap_or("");
+        let matches = !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(reference.as_bytes()));
+        if !matches {
+            sess.mark_ephemeral();
+            return Err(unauthenticated());
+        }
+        match sess.user(app, snap) {
+            Some(u) => u,
+            None => {
+                sess.mark_ephemeral();
+                return Err(unauthenticated());
+            }
+        }
+    };
+    let actor = Actor::User(user);
+    if !snap.role_of(&actor).permissions.get("access", "panel") {
+        return Err(Error::Auth {
+            key: "error.access.panel",
+            message: "You are not allowed to access the panel".into(),
+        });
+    }
+    Ok(actor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_parsing() {
+        assert_eq!(
+            parse_basic("Basic YWRtaW5AZXhhbXBsZS5jb206cGFzczp3b3Jk"),
+            Some(("admin@example.com".into(), "pass:word".into()))
+        );
+        assert_eq!(parse_basic("Basic %%%not-base64%%%"), None);
+        assert_eq!(
+            parse_basic("Basic YWRtaW5AZXhhbXBsZS5jb20="),
+            None,
+            "no colon"
+        );
+        assert_eq!(parse_basic("Basic "), None);
+        assert_eq!(parse_basic("Basic /w=="), None, "not UTF-8");
+    }
+
+    #[test]
+    fn basic_cache_rules() {
+        let c = BasicCache::default();
+        assert!(!c.hit("u1", "pw", "h1"));
+        c.insert("u1", "pw", "h1");
+        assert!(c.hit("u1", "pw", "h1"));
+        assert!(!c.hit("u1", "wrong", "h1"), "a wrong password never hits");
+        assert!(!c.hit("u1", "pw", "h2"), "a changed hash misses");
+        assert!(!c.hit("u2", "pw", "h1"));
+    }
+}

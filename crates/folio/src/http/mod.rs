@@ -1,0 +1,194 @@
+//! The HTTP server: one axum service whose fallback handler reads the request the way Kirby
+//! does (raw path, method override, body), dispatches to the API or a declared route, and
+//! finishes every response the same way (session cookie, cache headers, content type).
+
+pub mod auth;
+pub mod request;
+pub mod response;
+pub mod session;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderValue, Method, Request, StatusCode};
+use axum::response::Response;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use folio_core::Snapshot;
+
+use crate::config::Config;
+use request::Req;
+use response::Reply;
+
+/// Shared server state.
+pub struct App {
+    /// Effective configuration.
+    pub config: Config,
+    /// The current site snapshot (swapped atomically on change).
+    pub snapshot: ArcSwap<Snapshot>,
+    /// Session store.
+    pub sessions: session::Store,
+    /// Verified Basic-auth credentials (keyed hash → expiry).
+    pub basic_cache: auth::BasicCache,
+    /// `api.slug`.
+    pub api_slug: String,
+    /// `debug`.
+    pub debug: bool,
+    /// Upper bound for request bodies.
+    pub max_body: usize,
+}
+
+/// The state handle passed to handlers.
+pub type AppState = Arc<App>;
+
+/// Builds the router.
+pub fn router(app: AppState) -> Router {
+    Router::new()
+        .fallback(handle)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            response::panic_response,
+        ))
+        .with_state(app)
+}
+
+async fn handle(
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut method = parts.method.clone();
+    if method == Method::POST
+        && let Some(m) = parts
+            .headers
+            .get("x-http-method-override")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| Method::from_bytes(s.trim().to_ascii_uppercase().as_bytes()).ok())
+    {
+        method = m;
+    }
+    let path = parts.uri.path().to_string();
+    let query = parts
+        .uri
+        .query()
+        .map(request::parse_query)
+        .unwrap_or_default();
+    let has_creds =
+        parts.headers.contains_key("authorization") || parts.headers.contains_key("cookie");
+    let body = match axum::body::to_bytes(body, app.max_body).await {
+        Ok(b) => b,
+        Err(_) => {
+            let err = folio_core::Error::Unexpected {
+                code: 413,
+                exception: "Exception",
+                detail: format!("The request body is larger than {} bytes", app.max_body),
+            };
+            let mut reply = response::error_reply(&app, &err, None);
+            // Say why, even without debug mode: the limit is not a secret.
+            reply.body = serde_json::json!({
+                "status": "error",
+                "message": format!("The request body is too large (limit: {} bytes)", app.max_body),
+                "code": 413,
+                "key": "error.invalidArgument",
+                "details": [],
+            });
+            return response::finish(&app, reply, Vec::new(), has_creds);
+        }
+    };
+    let req = Req {
+        method,
+        path,
+        query,
+        headers: parts.headers,
+        body,
+        peer,
+        https: false,
+    };
+    let mut sess = auth::SessionCtx::new(&app, &req);
+    let prefix = format!("/{}/", app.api_slug);
+    let reply = if let Some(rest) = req.path.strip_prefix(&prefix) {
+        crate::api::dispatch(&app, &req, &mut sess, rest).await
+    } else if let Some(r) = custom_route(&app, &req, &mut sess) {
+        r
+    } else {
+        Reply::not_found_page()
+    };
+    let cookies = sess.finish(&app);
+    if let Some(n) = app
+        .config
+        .int("session.gcInterval", 100)
+        .try_into()
+        .ok()
+        .filter(|n: &u64| *n > 0)
+        && random_below(n) == 0
+    {
+        let store = app.sessions.clone();
+        tokio::task::spawn_blocking(move || store.gc());
+    }
+    response::finish(&app, reply, cookies, req.has_credentials())
+}
+
+fn random_below(n: u64) -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    u64::from_le_bytes(b) % n
+}
+
+/// Routes declared in `folio.toml` (`{{ csrf() }}` templates).
+fn custom_route(app: &App, req: &Req, sess: &mut auth::SessionCtx) -> Option<Reply> {
+    let path = req.path.trim_matches('/');
+    let route = app.config.routes.iter().find(|r| {
+        r.pattern.trim_matches('/') == path && r.method.eq_ignore_ascii_case(req.method.as_str())
+    })?;
+    let mut body = route.body.clone();
+    if body.contains("{{ csrf() }}") || body.contains("{{csrf()}}") {
+        let token = sess.csrf_token(app);
+        body = body
+            .replace("{{ csrf() }}", &token)
+            .replace("{{csrf()}}", &token);
+    }
+    let ctype = match route.kind.as_str() {
+        "html" => "text/html; charset=UTF-8",
+        "text" => "text/plain; charset=UTF-8",
+        _ => "application/json; charset=UTF-8",
+    };
+    Some(Reply::raw(StatusCode::OK, ctype, body.into_bytes()))
+}
+
+/// Serves the app on a listener until Ctrl-C / SIGTERM.
+pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let router = router(app);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// A header value from a string known to be valid.
+pub fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
