@@ -278,56 +278,71 @@ impl Blueprint {
     }
 }
 
-/// Walks tabs → columns → sections → fields in declaration order.
+/// Walks tabs → columns → sections → fields in declaration order, with Kirby's precedence:
+/// `tabs` replace everything else; within a tab or column, `fields` replace `sections`,
+/// which replace `columns`.
 fn collect_layout(node: &Map<String, Value>, fields: &mut Vec<Field>, sections: &mut Vec<Section>) {
     if let Some(tabs) = node.get("tabs") {
         for tab in children_of(tabs) {
             if let Value::Object(t) = tab {
-                collect_layout(t, fields, sections);
+                collect_tab(t, fields, sections);
             }
         }
+        return;
+    }
+    collect_tab(node, fields, sections);
+}
+
+fn collect_tab(node: &Map<String, Value>, fields: &mut Vec<Field>, sections: &mut Vec<Section>) {
+    if let Some(f) = node.get("fields") {
+        fields.extend(parse_fields(f));
+        return;
+    }
+    if let Some(secs) = node.get("sections").and_then(Value::as_object) {
+        collect_sections(secs, fields, sections);
         return;
     }
     if let Some(cols) = node.get("columns") {
         for col in children_of(cols) {
-            if let Value::Object(c) = col {
-                collect_layout(c, fields, sections);
+            let Value::Object(c) = col else { continue };
+            if let Some(f) = c.get("fields") {
+                fields.extend(parse_fields(f));
+            } else if let Some(secs) = c.get("sections").and_then(Value::as_object) {
+                collect_sections(secs, fields, sections);
             }
         }
-        return;
     }
-    if let Some(f) = node.get("fields") {
-        fields.extend(parse_fields(f));
-    }
-    if let Some(secs) = node.get("sections").and_then(Value::as_object) {
-        for (name, sec) in secs {
-            let Value::Object(s) = sec else { continue };
-            let kind = s
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or(name.as_str());
-            match kind {
-                "fields" => {
-                    if let Some(f) = s.get("fields") {
-                        fields.extend(parse_fields(f));
-                    }
+}
+
+fn collect_sections(
+    secs: &Map<String, Value>,
+    fields: &mut Vec<Field>,
+    sections: &mut Vec<Section>,
+) {
+    for (name, sec) in secs {
+        let Value::Object(s) = sec else { continue };
+        let kind = s.get("type").and_then(Value::as_str).unwrap_or(name.as_str());
+        match kind {
+            "fields" => {
+                if let Some(f) = s.get("fields") {
+                    fields.extend(parse_fields(f));
                 }
-                "pages" | "files" => {
-                    let mut templates = Vec::new();
-                    for key in ["templates", "template"] {
-                        if let Some(t) = s.get(key) {
-                            templates.extend(split_list(t));
-                        }
-                    }
-                    sections.push(Section {
-                        name: name.clone(),
-                        kind: kind.to_string(),
-                        templates,
-                        props: s.clone(),
-                    });
-                }
-                _ => {}
             }
+            "pages" | "files" => {
+                let mut templates = Vec::new();
+                for key in ["templates", "template"] {
+                    if let Some(t) = s.get(key) {
+                        templates.extend(split_list(t));
+                    }
+                }
+                sections.push(Section {
+                    name: name.clone(),
+                    kind: kind.to_string(),
+                    templates,
+                    props: s.clone(),
+                });
+            }
+            _ => {}
         }
     }
 }
@@ -508,7 +523,13 @@ mod tests {
         );
         let names: Vec<_> = bp.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
-        assert_eq!(bp.sections.len(), 1);
+        assert!(bp.sections.is_empty(), "a column's fields replace its sections");
+        let bp = Blueprint::from_value(
+            "pages/x",
+            json!({"sections": {"list": {"type": "pages", "template": "a"}}, "fields": {"intro": {}}}),
+        );
+        assert_eq!(bp.fields.len(), 1);
+        assert!(bp.sections.is_empty(), "fields replace sections");
     }
 
     #[test]

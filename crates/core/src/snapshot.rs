@@ -426,19 +426,21 @@ impl Snapshot {
         };
         let mut list = vec![current];
         if let Some(bp) = parent_bp {
+            // Sections and fields without an upload template accept `default`.
             for s in bp.sections.iter().filter(|s| s.kind == "files") {
+                if s.templates.is_empty() {
+                    list.push("default".into());
+                }
                 list.extend(s.templates.iter().cloned());
             }
             for field in bp.fields.iter().filter(|f| f.kind == "files") {
-                match field.props.get("uploads") {
-                    Some(serde_json::Value::String(t)) => list.push(t.clone()),
-                    Some(serde_json::Value::Object(o)) => {
-                        if let Some(t) = o.get("template").and_then(scalar_string) {
-                            list.push(t);
-                        }
-                    }
-                    _ => {}
-                }
+                let t = match field.props.get("uploads") {
+                    Some(serde_json::Value::String(t)) => Some(t.clone()),
+                    Some(serde_json::Value::Object(o)) => o.get("template").and_then(scalar_string),
+                    Some(serde_json::Value::Bool(false)) => continue,
+                    _ => None,
+                };
+                list.push(t.unwrap_or_else(|| "default".into()));
             }
         }
         let mut out: Vec<String> = Vec::new();

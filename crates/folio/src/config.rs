@@ -4,7 +4,7 @@
 
 use anyhow::{Context, bail};
 use indexmap::IndexMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::path::Path;
 
 use folio_core::format::php_array;
@@ -198,21 +198,6 @@ impl Config {
             .unwrap_or(wanted)
     }
 
-    /// The value of an option: the exact key, or an object rebuilt from its nested keys.
-    pub fn get(&self, key: &str) -> Option<Value> {
-        if let Some(v) = self.values.get(key) {
-            return Some(v.clone());
-        }
-        let prefix = format!("{key}.");
-        let mut obj = Map::new();
-        for (k, v) in &self.values {
-            if let Some(rest) = k.strip_prefix(&prefix) {
-                obj.insert(rest.to_string(), v.clone());
-            }
-        }
-        (!obj.is_empty()).then_some(Value::Object(obj))
-    }
-
     /// Kirby's strict `=== true` test.
     pub fn is_true(&self, key: &str) -> bool {
         matches!(self.values.get(key), Some(Value::Bool(true)))
@@ -248,25 +233,6 @@ impl Config {
         }
     }
 
-    /// A list of strings (a JSON list, or a comma-separated string).
-    pub fn list(&self, key: &str) -> Vec<String> {
-        match self.get(key) {
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            Some(Value::String(s)) => s
-                .split(',')
-                .map(|x| x.trim().to_string())
-                .filter(|x| !x.is_empty())
-                .collect(),
-            Some(Value::Object(o)) => o
-                .values()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// Parses a `--set` / environment value: booleans, null, integers and floats, JSON arrays

@@ -507,7 +507,8 @@ impl<'a> Parser<'a> {
         loop {
             match self.peek() {
                 Some(b) if b.is_ascii_whitespace() || b == 0x0B => self.pos += 1,
-                Some(b'#') => self.skip_line_comment(),
+                // `#[` starts a PHP 8 attribute, not a comment.
+                Some(b'#') if self.peek_at(1) != Some(b'[') => self.skip_line_comment(),
                 Some(b'/') if self.peek_at(1) == Some(b'/') => self.skip_line_comment(),
                 Some(b'/') if self.peek_at(1) == Some(b'*') => self.skip_block_comment()?,
                 _ => return Ok(()),
@@ -856,7 +857,7 @@ impl<'a> Parser<'a> {
             .take_while(|&&b| b.is_ascii_digit() || b == b'_')
             .count();
         let mut is_float = false;
-        if body.get(len) == Some(&b'.') && !body.get(len + 1).is_some_and(|&b| b == b'.') {
+        if body.get(len) == Some(&b'.') && body.get(len + 1).is_none_or(|&b| b != b'.') {
             is_float = true;
             len += 1;
             len += body[len..]
@@ -912,7 +913,9 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 continue;
             }
-            if b == b'#' || (b == b'/' && self.peek_at(1) == Some(b'/')) {
+            if (b == b'#' && self.peek_at(1) != Some(b'['))
+                || (b == b'/' && self.peek_at(1) == Some(b'/'))
+            {
                 self.skip_line_comment();
                 continue;
             }
@@ -1499,6 +1502,7 @@ return [
     Foo::BAR => 'computed key',
     'cmp' => 1 <=> 2,
     'ternary' => true ? 'a' : 'b',
+    'attribute' => #[Pure] fn () => 1,
     'after' => 'still parsed',
 ];"#;
         let value = parse_file(src).unwrap();
@@ -1534,8 +1538,20 @@ return [
         assert_eq!(
             value.code_paths(),
             [
-                "closure", "arrow", "0", "1", "const", "call", "concat", "math", "new", "heredoc",
-                "Foo::BAR", "cmp", "ternary"
+                "closure",
+                "arrow",
+                "0",
+                "1",
+                "const",
+                "call",
+                "concat",
+                "math",
+                "new",
+                "heredoc",
+                "Foo::BAR",
+                "cmp",
+                "ternary",
+                "attribute"
             ]
         );
         // Writing keeps code verbatim.

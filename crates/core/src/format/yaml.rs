@@ -76,8 +76,20 @@ fn parse_strict(src: &str) -> Result<Value, YamlError> {
             Some((prefix, rest)) if prefix.contains("line ") => rest.to_owned(),
             _ => message,
         };
+        let message = message.trim_start_matches("error: ").trim();
+        // Drop a repeated " at line L, column C" suffix: the location has its own fields.
+        let message = match message.rsplit_once(" at line ") {
+            Some((text, place))
+                if place
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b", column".contains(&b)) =>
+            {
+                text
+            }
+            _ => message,
+        };
         YamlError {
-            message: message.trim_start_matches("error: ").trim().to_owned(),
+            message: message.to_owned(),
             line: location.as_ref().map(|l| l.line()),
             column: location.as_ref().map(|l| l.column()),
         }
@@ -895,7 +907,11 @@ mod tests {
             assert!(error.to_string().starts_with("invalid YAML"), "{error}");
         }
         let error = parse("a: 1\nb: [\n").unwrap_err();
-        assert!(error.line.is_some(), "{error:?}");
+        assert_eq!(error.line, Some(2), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "invalid YAML at line 2, column 4: unclosed bracket '['"
+        );
     }
 
     #[test]

@@ -142,23 +142,33 @@ fn tabs(bp: &Blueprint, link: &str) -> Value {
     if let Some(Value::Object(tabs)) = raw.get("tabs") {
         for (name, tab) in tabs {
             let t = tab.as_object().cloned().unwrap_or_default();
-            out.push(tab_json(name, &t, link));
+            out.push(tab_json(name, &t, link, true));
         }
     } else {
-        out.push(tab_json("main", &raw, link));
+        out.push(tab_json("main", &raw, link, false));
     }
     Value::Array(out)
 }
 
-fn tab_json(name: &str, t: &Map<String, Value>, link: &str) -> Value {
-    let columns = if let Some(cols) = t.get("columns") {
-        match cols {
-            Value::Object(o) => Value::Object(
+fn tab_json(name: &str, t: &Map<String, Value>, link: &str, is_tab: bool) -> Value {
+    // Kirby's precedence inside a tab: fields, then sections, then columns.
+    let columns = if let Some(f) = t.get("fields") {
+        let sname = format!("{name}-fields");
+        let mut sections = Map::new();
+        sections.insert(sname.clone(), fields_section(&sname, f));
+        json!([{"width": "1/1", "sections": sections}])
+    } else if let Some(Value::Object(s)) = t.get("sections") {
+        let sections: Map<String, Value> =
+            s.iter().map(|(n, sec)| (n.clone(), section(n, sec))).collect();
+        json!([{"width": "1/1", "sections": sections}])
+    } else {
+        match t.get("columns") {
+            Some(Value::Object(o)) => Value::Object(
                 o.iter()
                     .map(|(cname, c)| (cname.clone(), column(name, cname, c)))
                     .collect(),
             ),
-            Value::Array(a) => Value::Array(
+            Some(Value::Array(a)) => Value::Array(
                 a.iter()
                     .enumerate()
                     .map(|(i, c)| column(name, &i.to_string(), c))
@@ -166,26 +176,16 @@ fn tab_json(name: &str, t: &Map<String, Value>, link: &str) -> Value {
             ),
             _ => Value::Array(Vec::new()),
         }
-    } else {
-        let mut sections = Map::new();
-        if let Some(f) = t.get("fields") {
-            let sname = format!("{name}-fields");
-            sections.insert(sname.clone(), fields_section(&sname, f));
-        }
-        if let Some(Value::Object(s)) = t.get("sections") {
-            for (sname, sec) in s {
-                sections.insert(sname.clone(), section(sname, sec));
-            }
-        }
-        json!([{"width": "1/1", "sections": sections}])
     };
     let label = t
         .get("label")
+        .filter(|_| is_tab)
         .cloned()
         .unwrap_or_else(|| json!(label_from_name(name)));
+    let icon = if is_tab { t.get("icon").cloned().unwrap_or(Value::Null) } else { Value::Null };
     json!({
         "columns": columns,
-        "icon": t.get("icon").cloned().unwrap_or(Value::Null),
+        "icon": icon,
         "label": label,
         "link": format!("{link}/?tab={name}"),
         "name": name,
@@ -198,8 +198,7 @@ fn column(tab: &str, cname: &str, c: &Value) -> Value {
     if let Some(f) = c.get("fields") {
         let sname = format!("{tab}-col-{cname}-fields");
         sections.insert(sname.clone(), fields_section(&sname, f));
-    }
-    if let Some(Value::Object(s)) = c.get("sections") {
+    } else if let Some(Value::Object(s)) = c.get("sections") {
         for (sname, sec) in s {
             sections.insert(sname.clone(), section(sname, sec));
         }

@@ -13,7 +13,7 @@ use folio_core::{Error, Snapshot, search};
 use super::views::{Plan, V};
 use super::{H, Matched, collection, system};
 use crate::http::App;
-use crate::http::auth::{SessionCtx, parse_basic, validate_password};
+use crate::http::auth::{SessionCtx, is_basic, parse_basic, validate_password};
 use crate::http::request::{Req, decode_path_segment, get_ci};
 use crate::http::response::Reply;
 
@@ -58,7 +58,9 @@ pub async fn handle(
                 actor: &who,
                 base: &base,
             };
-            return Ok(Reply::model(system::system(&v, snap.site.title())));
+            let local = req.peer.ip().is_loopback();
+            let installable = local || app.config.is_true("panel.install");
+            return Ok(Reply::model(system::system(&v, snap.site.title(), installable)));
         }
         _ => {}
     }
@@ -566,6 +568,8 @@ fn pages_section(
             "data": data,
             "errors": [],
             "options": {
+                "add": false,
+                "batch": false,
                 "columns": [],
                 "empty": null,
                 "headline": headline,
@@ -574,10 +578,11 @@ fn pages_section(
                 "link": null,
                 "max": null,
                 "min": null,
+                "search": false,
                 "size": "auto",
                 "sortable": true,
             },
-            "pagination": {"page": page, "limit": limit, "total": total},
+            "pagination": {"limit": limit, "offset": (page - 1) * limit, "page": page, "total": total},
         }),
     ))
 }
@@ -685,7 +690,7 @@ async fn soft_user(app: &App, req: &Req, sess: &mut SessionCtx, snap: &Snapshot)
         && (req.https || app.config.is_true("api.allowInsecure"))
         && let Some(h) = req
             .header("authorization")
-            .filter(|h| h.len() >= 6 && h[..6].eq_ignore_ascii_case("basic "))
+            .filter(|h| is_basic(h))
     {
         return match parse_basic(h) {
             Some((email, pw)) => match validate_password(app, snap, &email, &pw).await {

@@ -107,12 +107,12 @@ pub fn translation(id: &str, plan: &Plan) -> Option<Value> {
 }
 
 /// The System model: `panel` view for a logged-in user, else the `login` view.
-pub fn system(v: &V<'_>, title: &str) -> Value {
+pub fn system(v: &V<'_>, title: &str, installable: bool) -> Value {
     let translation = translation("en", &Plan::Default).unwrap_or(Value::Null);
     let Actor::User(u) = v.actor else {
         return json!({
             "authStatus": {"challenge": null, "email": null, "mode": null, "status": "inactive"},
-            "isInstallable": v.snap.users.is_empty(),
+            "isInstallable": installable,
             "isInstalled": !v.snap.users.is_empty(),
             "isOk": true,
             "loginMethods": ["password"],

@@ -368,10 +368,20 @@ pub async fn validate_password(
     }
 }
 
+/// Whether an Authorization value uses the Basic scheme (`Basic` alone counts: HTTP strips
+/// the trailing space of an empty `Basic `).
+pub fn is_basic(h: &str) -> bool {
+    let h = h.trim();
+    h.len() >= 5 && h[..5].eq_ignore_ascii_case("basic") && (h.len() == 5 || h.as_bytes()[5] == b' ')
+}
+
 /// Splits a Basic header value into (e-mail, password).
 pub fn parse_basic(value: &str) -> Option<(String, String)> {
     use base64::Engine;
-    let b64 = value.get(6..)?.trim();
+    let b64 = value.trim().get(5..)?.trim();
+    if b64.is_empty() {
+        return None;
+    }
     let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (user, pass) = text.split_once(':')?;
@@ -387,7 +397,7 @@ pub async fn gate(
 ) -> Result<Actor, Error> {
     let basic = req
         .header("authorization")
-        .filter(|h| h.len() >= 6 && h[..6].eq_ignore_ascii_case("basic "))
+        .filter(|h| is_basic(h))
         .filter(|_| app.config.is_true("api.basicAuth"));
     let user = if let Some(h) = basic {
         if !req.https && !app.config.is_true("api.allowInsecure") {
