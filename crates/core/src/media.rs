@@ -51,10 +51,10 @@ pub fn sniff_mime(bytes: &[u8], extension: &str) -> String {
     if let Some(kind) = infer::get(bytes) {
         let m = kind.mime_type();
         // Office documents are zip containers; trust the extension there.
-        if m == "application/zip" {
-            if let Some(x) = by_extension(&ext).filter(|x| x.starts_with("application/vnd")) {
-                return x.to_string();
-            }
+        if m == "application/zip"
+            && let Some(x) = by_extension(&ext).filter(|x| x.starts_with("application/vnd"))
+        {
+            return x.to_string();
         }
         return m.to_string();
     }

@@ -321,10 +321,10 @@ fn builtin_rule(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str
             let target_admin = snap.users[u].role == "admin";
             let actor_admin = snap.role_of(actor).name == "admin";
             match action {
-                "changeRole" => {
-                    !(target_admin && !actor_admin) && !(target_admin && snap.admin_count() <= 1)
-                }
-                "create" => !(target_admin && !actor_admin),
+                // Only admins may change an admin's role, and never the last admin's.
+                "changeRole" => !target_admin || (actor_admin && snap.admin_count() > 1),
+                // A non-admin may never create an admin.
+                "create" => !target_admin || actor_admin,
                 "delete" => !(target_admin && snap.admin_count() <= 1) && snap.users.len() > 1,
                 _ => true,
             }

@@ -124,7 +124,7 @@ impl Snapshot {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if self.options.ignore.iter().any(|i| *i == name) {
+            if self.options.ignore.contains(&name) {
                 continue;
             }
             // Symlinks are followed only when they stay inside the root.
