@@ -321,7 +321,10 @@ fn collect_sections(
 ) {
     for (name, sec) in secs {
         let Value::Object(s) = sec else { continue };
-        let kind = s.get("type").and_then(Value::as_str).unwrap_or(name.as_str());
+        let kind = s
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or(name.as_str());
         match kind {
             "fields" => {
                 if let Some(f) = s.get("fields") {
@@ -523,7 +526,10 @@ mod tests {
         );
         let names: Vec<_> = bp.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["a", "b", "c"]);
-        assert!(bp.sections.is_empty(), "a column's fields replace its sections");
+        assert!(
+            bp.sections.is_empty(),
+            "a column's fields replace its sections"
+        );
         let bp = Blueprint::from_value(
             "pages/x",
             json!({"sections": {"list": {"type": "pages", "template": "a"}}, "fields": {"intro": {}}}),

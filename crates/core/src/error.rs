@@ -33,6 +33,9 @@ pub enum Error {
     /// `Kirby\Exception\ErrorPageException` (404), e.g. pagination past the end.
     #[error("{message}")]
     ErrorPage { key: &'static str, message: String },
+    /// A backing service (session or trial store) is down: 503, fail closed.
+    #[error("{message}")]
+    Unavailable { key: &'static str, message: String },
     /// A Kirby API handler returning `null`: `{"status":"error","message":"not found","code":404}`.
     #[error("not found")]
     NullResult,
@@ -58,6 +61,7 @@ impl Error {
             Error::Auth { .. } => 401,
             Error::InvalidArgument { .. } | Error::Duplicate { .. } | Error::Logic { .. } => 400,
             Error::Unexpected { code, .. } => *code,
+            Error::Unavailable { .. } => 503,
         }
     }
 
@@ -70,7 +74,8 @@ impl Error {
             | Error::InvalidArgument { key, .. }
             | Error::Duplicate { key, .. }
             | Error::Logic { key, .. }
-            | Error::ErrorPage { key, .. } => Some(key),
+            | Error::ErrorPage { key, .. }
+            | Error::Unavailable { key, .. } => Some(key),
             Error::NullResult | Error::Unexpected { .. } => None,
         }
     }
@@ -86,6 +91,7 @@ impl Error {
             Error::Logic { .. } => "Kirby\\Exception\\LogicException",
             Error::ErrorPage { .. } => "Kirby\\Exception\\ErrorPageException",
             Error::NullResult => "",
+            Error::Unavailable { .. } => "Kirby\\Exception\\Exception",
             Error::Unexpected { exception, .. } => exception,
         }
     }

@@ -3,6 +3,7 @@
 //! It is synchronous and knows nothing about HTTP.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod blueprint;
 pub mod error;
 pub mod format;
@@ -13,6 +14,7 @@ pub mod password;
 pub mod permissions;
 pub mod search;
 pub mod snapshot;
+pub mod store;
 
 pub use error::{Error, Result};
 pub use snapshot::{Snapshot, SnapshotOptions};

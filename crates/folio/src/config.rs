@@ -43,6 +43,7 @@ fn defaults() -> Vec<(&'static str, Value)> {
         ("languages", json!(false)),
         ("folio.maxBodySize", json!(16 * 1024 * 1024)),
         ("folio.trustedProxies", json!([])),
+        ("session.store", json!("file")),
     ]
 }
 
@@ -232,7 +233,24 @@ impl Config {
             _ => None,
         }
     }
+}
 
+impl Config {
+    /// A list of strings (a JSON list, or a comma-separated string).
+    pub fn list(&self, key: &str) -> Vec<String> {
+        match self.values.get(key) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Parses a `--set` / environment value: booleans, null, integers and floats, JSON arrays

@@ -1,10 +1,12 @@
-//! The `folio` binary: command-line parsing and start-up (`folio serve`).
+//! The `folio` binary: command-line parsing and start-up (`folio serve`, `folio user ...`).
 #![forbid(unsafe_code)]
 
 mod api;
 mod config;
 mod http;
 mod time;
+mod user_cli;
+mod watch;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -33,6 +35,17 @@ enum Command {
         /// Override an option by its dotted Kirby name, e.g. `api.basicAuth=false`.
         #[arg(long = "set", value_name = "OPTION=VALUE")]
         set: Vec<String>,
+        /// Serve HTTPS with this certificate chain (PEM).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) for `--tls-cert`.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Manage accounts in `site/accounts` (Kirby's format).
+    User {
+        #[command(subcommand)]
+        action: user_cli::UserCommand,
     },
 }
 
@@ -46,7 +59,14 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { root, listen, set } => serve(root, &listen, &set),
+        Command::Serve {
+            root,
+            listen,
+            set,
+            tls_cert,
+            tls_key,
+        } => serve(root, &listen, &set, tls_cert.zip(tls_key)),
+        Command::User { action } => user_cli::run(action),
     };
     if let Err(e) = result {
         eprintln!("folio: {e:#}");
@@ -55,7 +75,7 @@ fn main() {
 }
 
 /// The bundled example site: `examples/site` in the working directory or the source tree.
-fn default_root() -> PathBuf {
+pub fn default_root() -> PathBuf {
     let local = PathBuf::from("examples/site");
     if local.is_dir() {
         return local;
@@ -63,7 +83,8 @@ fn default_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site")
 }
 
-fn serve(root: Option<PathBuf>, listen: &str, set: &[String]) -> anyhow::Result<()> {
+/// Checks that a folder is a Kirby install root and returns its absolute path.
+pub fn site_root(root: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     let root = root.unwrap_or_else(default_root);
     if !root.is_dir() {
         bail!("{} does not exist or is not a folder", root.display());
@@ -74,53 +95,113 @@ fn serve(root: Option<PathBuf>, listen: &str, set: &[String]) -> anyhow::Result<
             root.display()
         );
     }
-    let root =
-        std::fs::canonicalize(&root).with_context(|| format!("resolving {}", root.display()))?;
-    let config = config::Config::load(&root, set)?;
-    for w in &config.warnings {
-        tracing::warn!("{w}");
-    }
-    let options = SnapshotOptions {
+    std::fs::canonicalize(&root).with_context(|| format!("resolving {}", root.display()))
+}
+
+/// Snapshot options from config.
+pub fn snapshot_options(config: &config::Config) -> SnapshotOptions {
+    SnapshotOptions {
         home: config.string("home").unwrap_or_else(|| "home".into()),
         error: config.string("error").unwrap_or_else(|| "error".into()),
         salt: config.string("content.salt"),
         ..SnapshotOptions::default()
-    };
-    let snapshot =
-        Snapshot::build(&root, options).with_context(|| format!("reading {}", root.display()))?;
+    }
+}
+
+fn serve(
+    root: Option<PathBuf>,
+    listen: &str,
+    set: &[String],
+    tls: Option<(PathBuf, PathBuf)>,
+) -> anyhow::Result<()> {
+    let root = site_root(root)?;
+    let config = config::Config::load(&root, set)?;
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
+    let options = snapshot_options(&config);
+    let snapshot = Snapshot::build(&root, options.clone())
+        .with_context(|| format!("reading {}", root.display()))?;
     for w in &snapshot.warnings {
         tracing::warn!("{w}");
     }
+    let acceptor = match &tls {
+        Some((cert, key)) => Some(http::tls::acceptor(cert, key)?),
+        None => None,
+    };
     let lifetimes = http::session::Lifetimes {
         normal: config.int("session.durationNormal", 7200),
         long: config.int("session.durationLong", 1_209_600),
         timeout: config.int("session.timeout", 1800),
     };
+    let mut trusted_proxies = Vec::new();
+    for p in config.list("folio.trustedProxies") {
+        match http::client::Net::parse(&p) {
+            Some(n) => trusted_proxies.push(n),
+            None => bail!("folio.trustedProxies: `{p}` is not an IP address or CIDR range"),
+        }
+    }
     let title = snapshot.site.title().to_string();
     let pages = snapshot.pages.len();
     let users = snapshot.users.len();
-    let app = Arc::new(http::App {
-        api_slug: config.string("api.slug").unwrap_or_else(|| "api".into()),
-        debug: config.is_true("debug"),
-        max_body: config.int("folio.maxBodySize", 16 * 1024 * 1024).max(1024) as usize,
-        sessions: http::session::Store::new(root.join("site").join("sessions"), lifetimes),
-        basic_cache: http::auth::BasicCache::default(),
-        snapshot: arc_swap::ArcSwap::from_pointee(snapshot),
-        config,
-    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
+        let store = config
+            .string("session.store")
+            .unwrap_or_else(|| "file".into());
+        let (sessions, trials) = if store.starts_with("redis://") || store.starts_with("rediss://")
+        {
+            let client =
+                redis::Client::open(store.as_str()).context("session.store: invalid Redis URL")?;
+            let cfg = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
+                .set_response_timeout(Some(std::time::Duration::from_secs(2)))
+                .set_number_of_retries(2);
+            let conn = redis::aio::ConnectionManager::new_with_config(client, cfg)
+                .await
+                .context("session.store: cannot connect to Redis")?;
+            (
+                http::session::Store::new(http::session::Backend::Redis(conn.clone()), lifetimes),
+                http::trials::TrialStore::Redis(conn),
+            )
+        } else if store == "file" {
+            (
+                http::session::Store::new(
+                    http::session::Backend::Files(root.join("site").join("sessions")),
+                    lifetimes,
+                ),
+                http::trials::TrialStore::File {
+                    path: root.join("site").join("accounts").join(".logins"),
+                    lock: std::sync::Mutex::new(()),
+                },
+            )
+        } else {
+            bail!("session.store must be `file` or a redis:// URL, got `{store}`");
+        };
+        let app = Arc::new(http::App {
+            api_slug: config.string("api.slug").unwrap_or_else(|| "api".into()),
+            debug: config.is_true("debug"),
+            max_body: config.int("folio.maxBodySize", 16 * 1024 * 1024).max(1024) as usize,
+            sessions,
+            trials,
+            trusted_proxies,
+            basic_cache: http::auth::BasicCache::default(),
+            snapshot: arc_swap::ArcSwap::from_pointee(snapshot),
+            config,
+        });
+        watch::spawn(app.clone(), root.clone(), options);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!(
-            "serving \"{title}\" from {} ({pages} pages, {users} users) on http://{addr}",
+            "serving \"{title}\" from {} ({pages} pages, {users} users) on {scheme}://{addr}",
             root.display()
         );
-        http::serve(app, listener).await
+        http::serve(app, listener, acceptor).await
     })
 }

@@ -158,8 +158,10 @@ fn tab_json(name: &str, t: &Map<String, Value>, link: &str, is_tab: bool) -> Val
         sections.insert(sname.clone(), fields_section(&sname, f));
         json!([{"width": "1/1", "sections": sections}])
     } else if let Some(Value::Object(s)) = t.get("sections") {
-        let sections: Map<String, Value> =
-            s.iter().map(|(n, sec)| (n.clone(), section(n, sec))).collect();
+        let sections: Map<String, Value> = s
+            .iter()
+            .map(|(n, sec)| (n.clone(), section(n, sec)))
+            .collect();
         json!([{"width": "1/1", "sections": sections}])
     } else {
         match t.get("columns") {
@@ -182,7 +184,11 @@ fn tab_json(name: &str, t: &Map<String, Value>, link: &str, is_tab: bool) -> Val
         .filter(|_| is_tab)
         .cloned()
         .unwrap_or_else(|| json!(label_from_name(name)));
-    let icon = if is_tab { t.get("icon").cloned().unwrap_or(Value::Null) } else { Value::Null };
+    let icon = if is_tab {
+        t.get("icon").cloned().unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
     json!({
         "columns": columns,
         "icon": icon,

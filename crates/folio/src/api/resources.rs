@@ -47,10 +47,7 @@ pub async fn handle(
     match m.handler {
         H::Login => return login(app, req, sess, snap, &base).await,
         H::Logout => return Ok(logout(app, sess)),
-        H::Ping => {
-            sess.get(app);
-            return Ok(Reply::ok());
-        }
+        H::Ping => return Ok(Reply::ok()),
         H::System => {
             let who = soft_user(app, req, sess, snap).await;
             let v = V {
@@ -60,7 +57,11 @@ pub async fn handle(
             };
             let local = req.peer.ip().is_loopback();
             let installable = local || app.config.is_true("panel.install");
-            return Ok(Reply::model(system::system(&v, snap.site.title(), installable)));
+            return Ok(Reply::model(system::system(
+                &v,
+                snap.site.title(),
+                installable,
+            )));
         }
         _ => {}
     }
@@ -632,7 +633,7 @@ async fn login(
             });
         }
     };
-    let u = validate_password(app, snap, &email, &password).await?;
+    let u = validate_password(app, snap, app.client_ip(req), &email, &password).await?;
     if long {
         sess.make_long(app);
     }
@@ -658,7 +659,7 @@ async fn login(
 
 /// Logout: no CSRF, no auth. Drops the user; destroys an empty session, else regenerates.
 fn logout(app: &App, sess: &mut SessionCtx) -> Reply {
-    let Some(s) = sess.get(app) else {
+    let Some(s) = sess.get() else {
         return Reply::ok();
     };
     let challenge_keys: Vec<String> = s
@@ -675,7 +676,7 @@ fn logout(app: &App, sess: &mut SessionCtx) -> Reply {
         s.remove("kirby.userId");
         s.remove("kirby.loginTimestamp");
         if s.record.data.is_empty() {
-            sess.destroy(app);
+            sess.destroy();
         } else {
             sess.regenerate(app);
         }
@@ -688,19 +689,19 @@ fn logout(app: &App, sess: &mut SessionCtx) -> Reply {
 async fn soft_user(app: &App, req: &Req, sess: &mut SessionCtx, snap: &Snapshot) -> Actor {
     if app.config.is_true("api.basicAuth")
         && (req.https || app.config.is_true("api.allowInsecure"))
-        && let Some(h) = req
-            .header("authorization")
-            .filter(|h| is_basic(h))
+        && let Some(h) = req.header("authorization").filter(|h| is_basic(h))
     {
         return match parse_basic(h) {
-            Some((email, pw)) => match validate_password(app, snap, &email, &pw).await {
-                Ok(u) => Actor::User(u),
-                Err(_) => Actor::Nobody,
-            },
+            Some((email, pw)) => {
+                match validate_password(app, snap, app.client_ip(req), &email, &pw).await {
+                    Ok(u) => Actor::User(u),
+                    Err(_) => Actor::Nobody,
+                }
+            }
             None => Actor::Nobody,
         };
     }
-    match sess.user(app, snap) {
+    match sess.user(snap) {
         Some(u) => Actor::User(u),
         None => Actor::Nobody,
     }

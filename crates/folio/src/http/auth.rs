@@ -24,21 +24,24 @@ enum CookieEvent {
     Delete,
 }
 
-/// The session state of one request: loaded lazily, created on demand, written at the end.
+/// The session state of one request: loaded once at the start, changed in memory by the
+/// handlers, written (and old tokens deleted) at the end.
 pub struct SessionCtx {
-    cookie_token: Option<String>,
     session: Option<Session>,
-    loaded: bool,
     ephemeral: bool,
     destroyed: bool,
     events: Vec<CookieEvent>,
     created_here: bool,
     https: bool,
+    /// Store names (`expiry.id`) to delete at the end (regenerated or destroyed sessions).
+    delete: Vec<String>,
+    /// Set when the session store could not be reached.
+    pub unavailable: Option<String>,
 }
 
 impl SessionCtx {
-    /// Reads (but does not yet load) the session cookie.
-    pub fn new(app: &App, req: &Req) -> Self {
+    /// Loads the session named by the cookie (or `Authorization: Session <token>`).
+    pub async fn load(app: &App, req: &Req) -> Self {
         let name = app
             .config
             .string("session.cookieName")
@@ -47,57 +50,62 @@ impl SessionCtx {
             .config
             .string("cookie.key")
             .unwrap_or_else(|| "KirbyHttpCookieKey".into());
-        let cookie_token = req.cookie(&name).and_then(|v| token_from_cookie(&v, &key));
-        SessionCtx {
-            cookie_token,
+        let header_token = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Session ").map(|t| t.trim().to_string()));
+        let token =
+            header_token.or_else(|| req.cookie(&name).and_then(|v| token_from_cookie(&v, &key)));
+        let mut ctx = SessionCtx {
             session: None,
-            loaded: false,
             ephemeral: false,
             destroyed: false,
             events: Vec::new(),
             created_here: false,
             https: req.https,
+            delete: Vec::new(),
+            unavailable: None,
+        };
+        if let Some(token) = token {
+            match app.sessions.load(&token).await {
+                Ok(Some(s)) => {
+                    ctx.session = Some(s);
+                    ctx.touch(app);
+                }
+                Ok(None) => {}
+                Err(e) => ctx.unavailable = Some(e.0),
+            }
+        }
+        ctx
+    }
+
+    /// Activity bookkeeping and renewal of a loaded session.
+    fn touch(&mut self, app: &App) {
+        let t = now();
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if let Some(timeout) = s.record.timeout
+            && s.record
+                .last_activity
+                .is_none_or(|last| t - last > timeout / 15)
+        {
+            s.record.last_activity = Some(t);
+            s.dirty = true;
+        }
+        if s.record.renewable && s.record.expiry_time - t < s.record.duration / 2 {
+            s.record.expiry_time = t + s.record.duration;
+            self.regenerate(app);
         }
     }
 
-    /// The existing session, if the cookie names a valid one.
-    pub fn get(&mut self, app: &App) -> Option<&mut Session> {
-        if !self.loaded {
-            self.loaded = true;
-            if let Some(token) = &self.cookie_token
-                && let Some(mut s) = app.sessions.load(token)
-            {
-                let t = now();
-                if let Some(timeout) = s.record.timeout
-                    && s.record
-                        .last_activity
-                        .is_none_or(|last| t - last > timeout / 15)
-                {
-                    s.record.last_activity = Some(t);
-                    s.dirty = true;
-                }
-                let remaining = s.record.expiry_time - t;
-                self.session = Some(s);
-                if remaining
-                    < self
-                        .session
-                        .as_ref()
-                        .map(|s| s.record.duration / 2)
-                        .unwrap_or(0)
-                    && self.session.as_ref().is_some_and(|s| s.record.renewable)
-                {
-                    let s = self.session.as_mut().expect("just set");
-                    s.record.expiry_time = t + s.record.duration;
-                    self.regenerate(app);
-                }
-            }
-        }
+    /// The existing session, if the request named a valid one.
+    pub fn get(&mut self) -> Option<&mut Session> {
         self.session.as_mut()
     }
 
     /// The session, created (and its cookie queued) when there is none.
     pub fn get_or_create(&mut self, app: &App) -> &mut Session {
-        if self.get(app).is_none() {
+        if self.session.is_none() {
             let s = app.sessions.create();
             self.events
                 .push(CookieEvent::Set(s.token(), s.record.expiry_time));
@@ -131,8 +139,8 @@ impl SessionCtx {
         self.csrf_token(app)
     }
 
-    /// A session created only to answer this request is not written to disk (its cookie is
-    /// still sent, as Kirby sends it). This keeps anonymous traffic from filling the disk.
+    /// A session created only to answer this request is not written (its cookie is still
+    /// sent, as Kirby sends it). This keeps anonymous traffic from filling the store.
     pub fn mark_ephemeral(&mut self) {
         if self.created_here {
             self.ephemeral = true;
@@ -140,11 +148,16 @@ impl SessionCtx {
     }
 
     /// New id and key for the session; the old token stops working at once.
-    pub fn regenerate(&mut self, app: &App) {
+    pub fn regenerate(&mut self, _app: &App) {
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        app.sessions.regenerate(s);
+        if !self.created_here || !self.events.is_empty() {
+            self.delete.push(s.name());
+        }
+        s.id = random_hex(10);
+        s.key = random_hex(32);
+        s.dirty = true;
         let ev = CookieEvent::Set(s.token(), s.record.expiry_time);
         if self.created_here && self.events.len() == 1 {
             self.events[0] = ev;
@@ -171,23 +184,29 @@ impl SessionCtx {
     }
 
     /// Deletes the session and expires the cookie.
-    pub fn destroy(&mut self, app: &App) {
+    pub fn destroy(&mut self) {
         if let Some(s) = self.session.take() {
-            app.sessions.destroy(&s);
+            self.delete.push(s.name());
             self.destroyed = true;
             self.events.push(CookieEvent::Delete);
         }
     }
 
-    /// Writes the session if needed and returns the `Set-Cookie` values to send.
-    pub fn finish(&mut self, app: &App) -> Vec<String> {
+    /// Writes the session if needed, deletes replaced ones, and returns the `Set-Cookie`
+    /// values to send.
+    pub async fn finish(&mut self, app: &App) -> Vec<String> {
         if let Some(s) = &self.session
             && s.dirty
             && !self.ephemeral
             && !self.destroyed
-            && let Err(e) = app.sessions.save(s)
+            && let Err(e) = app.sessions.save(s).await
         {
             tracing::error!("could not write session: {e}");
+        }
+        for name in std::mem::take(&mut self.delete) {
+            if let Err(e) = app.sessions.delete(&name).await {
+                tracing::error!("could not delete session: {e}");
+            }
         }
         let name = app
             .config
@@ -224,8 +243,8 @@ impl SessionCtx {
     }
 
     /// The logged-in user of the session, honouring the password timestamp rule.
-    pub fn user(&mut self, app: &App, snap: &Snapshot) -> Option<UserIdx> {
-        let s = self.get(app)?;
+    pub fn user(&mut self, snap: &Snapshot) -> Option<UserIdx> {
+        let s = self.session.as_mut()?;
         let id = s.get_str("kirby.userId")?.to_string();
         let u = snap.users.iter().position(|u| u.id == id)?;
         if let Some(pw_time) = snap.users[u].password_mtime {
@@ -304,6 +323,15 @@ fn invalid_login() -> Error {
     }
 }
 
+/// Authentication fails closed when the session/trial store is down.
+pub fn unavailable(detail: &str) -> Error {
+    tracing::error!("auth store unavailable: {detail}");
+    Error::Unavailable {
+        key: "error.unavailable",
+        message: "The authentication service is temporarily unavailable".into(),
+    }
+}
+
 fn unauthenticated() -> Error {
     Error::Auth {
         key: "error.auth",
@@ -316,14 +344,22 @@ fn unauthenticated() -> Error {
 pub async fn validate_password(
     app: &App,
     snap: &Snapshot,
+    ip: std::net::IpAddr,
     email: &str,
     password: &str,
 ) -> Result<UserIdx, Error> {
     let user = snap
         .user_by_key(&email.trim().to_lowercase())
         .filter(|_| email.contains('@'));
+    let user_email = user.map(|u| snap.users[u].email.clone());
+    let limits = app.limits();
+    let blocked = app
+        .trials
+        .is_blocked(limits, ip, user_email.as_deref())
+        .await
+        .map_err(|e| unavailable(&e.0))?;
     let len = password.chars().count();
-    let ok = if password.len() > 1000 || len < 8 {
+    let ok = if blocked || password.len() > 1000 || len < 8 {
         false
     } else {
         let hash = user.and_then(|u| snap.users[u].password_hash.clone());
@@ -359,6 +395,12 @@ pub async fn validate_password(
     match (ok, user) {
         (true, Some(u)) => Ok(u),
         _ => {
+            if !blocked {
+                app.trials
+                    .track(limits, ip, user_email.as_deref())
+                    .await
+                    .map_err(|e| unavailable(&e.0))?;
+            }
             let mut b = [0u8; 4];
             let _ = getrandom::fill(&mut b);
             let ms = 10 + u64::from(u32::from_le_bytes(b)) % 1990;
@@ -372,7 +414,9 @@ pub async fn validate_password(
 /// the trailing space of an empty `Basic `).
 pub fn is_basic(h: &str) -> bool {
     let h = h.trim();
-    h.len() >= 5 && h[..5].eq_ignore_ascii_case("basic") && (h.len() == 5 || h.as_bytes()[5] == b' ')
+    h.len() >= 5
+        && h[..5].eq_ignore_ascii_case("basic")
+        && (h.len() == 5 || h.as_bytes()[5] == b' ')
 }
 
 /// Splits a Basic header value into (e-mail, password).
@@ -406,9 +450,15 @@ pub async fn gate(
                 message: "Basic authentication is only allowed over HTTPS".into(),
             });
         }
-        let (email, password) = parse_basic(h).ok_or_else(invalid_login)?;
-        validate_password(app, snap, &email, &password).await?
+        let ip = app.client_ip(req);
+        match parse_basic(h) {
+            Some((email, password)) => validate_password(app, snap, ip, &email, &password).await?,
+            None => return Err(invalid_login()),
+        }
     } else {
+        if let Some(e) = &sess.unavailable {
+            return Err(unavailable(e));
+        }
         let reference = sess.csrf_reference(app);
         let sent = req.header("x-csrf").unwrap_or("");
         let matches = !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(reference.as_bytes()));
@@ -416,7 +466,7 @@ pub async fn gate(
             sess.mark_ephemeral();
             return Err(unauthenticated());
         }
-        match sess.user(app, snap) {
+        match sess.user(snap) {
             Some(u) => u,
             None => {
                 sess.mark_ephemeral();

@@ -3,9 +3,12 @@
 //! finishes every response the same way (session cookie, cache headers, content type).
 
 pub mod auth;
+pub mod client;
 pub mod request;
 pub mod response;
 pub mod session;
+pub mod tls;
+pub mod trials;
 
 use arc_swap::ArcSwap;
 use axum::Router;
@@ -38,10 +41,33 @@ pub struct App {
     pub debug: bool,
     /// Upper bound for request bodies.
     pub max_body: usize,
+    /// Login trial counters.
+    pub trials: trials::TrialStore,
+    /// `folio.trustedProxies`.
+    pub trusted_proxies: Vec<client::Net>,
+}
+
+impl App {
+    /// `auth.trials` / `auth.timeout`.
+    pub fn limits(&self) -> trials::Limits {
+        trials::Limits {
+            trials: self.config.int("auth.trials", 10),
+            timeout: self.config.int("auth.timeout", 3600),
+        }
+    }
+
+    /// The client IP of a request (proxy headers only from trusted proxies).
+    pub fn client_ip(&self, req: &Req) -> std::net::IpAddr {
+        client::client_ip(req.peer.ip(), &req.headers, &self.trusted_proxies)
+    }
 }
 
 /// The state handle passed to handlers.
 pub type AppState = Arc<App>;
+
+/// Marker extension: the request arrived over TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct Tls;
 
 /// Builds the router.
 pub fn router(app: AppState) -> Router {
@@ -97,6 +123,8 @@ async fn handle(
             return response::finish(&app, reply, Vec::new(), has_creds);
         }
     };
+    let tls = parts.extensions.get::<Tls>().is_some();
+    let https = client::is_https(tls, peer.ip(), &parts.headers, &app.trusted_proxies);
     let req = Req {
         method,
         path,
@@ -104,9 +132,9 @@ async fn handle(
         headers: parts.headers,
         body,
         peer,
-        https: false,
+        https,
     };
-    let mut sess = auth::SessionCtx::new(&app, &req);
+    let mut sess = auth::SessionCtx::load(&app, &req).await;
     let prefix = format!("/{}/", app.api_slug);
     let reply = if let Some(rest) = req.path.strip_prefix(&prefix) {
         crate::api::dispatch(&app, &req, &mut sess, rest).await
@@ -115,7 +143,7 @@ async fn handle(
     } else {
         Reply::not_found_page()
     };
-    let cookies = sess.finish(&app);
+    let cookies = sess.finish(&app).await;
     if let Some(n) = app
         .config
         .int("session.gcInterval", 100)
@@ -157,16 +185,25 @@ fn custom_route(app: &App, req: &Req, sess: &mut auth::SessionCtx) -> Option<Rep
     Some(Reply::raw(StatusCode::OK, ctype, body.into_bytes()))
 }
 
-/// Serves the app on a listener until Ctrl-C / SIGTERM.
-pub async fn serve(app: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+/// Serves the app on a listener until Ctrl-C / SIGTERM, over TLS when an acceptor is given.
+pub async fn serve(
+    app: AppState,
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> anyhow::Result<()> {
     let router = router(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    Ok(())
+    match tls {
+        Some(acceptor) => tls::serve(router, listener, acceptor, shutdown_signal()).await,
+        None => {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown_signal() {

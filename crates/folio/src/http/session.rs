@@ -70,8 +70,9 @@ impl Session {
         }
     }
 
-    fn file_name(&self) -> String {
-        format!("{}.{}.sess", self.record.expiry_time, self.id)
+    /// The store name `expiry.id`.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.record.expiry_time, self.id)
     }
 }
 
@@ -93,18 +94,41 @@ pub struct Lifetimes {
     pub timeout: i64,
 }
 
-/// The file store: `site/sessions/<expiry>.<id>.sess`.
+/// Where sessions live: files under `site/sessions/` (default) or Redis (`session.store`).
+#[derive(Clone)]
+pub enum Backend {
+    /// `site/sessions/<expiry>.<id>.sess`.
+    Files(PathBuf),
+    /// Redis keys `folio:session:<expiry>.<id>`, expiring with the session.
+    Redis(redis::aio::ConnectionManager),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Files(p) => write!(f, "Files({})", p.display()),
+            Backend::Redis(_) => write!(f, "Redis"),
+        }
+    }
+}
+
+/// The session store could not be reached (Redis down): authentication fails closed.
+#[derive(Debug, thiserror::Error)]
+#[error("the session store is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// The session store.
 #[derive(Debug, Clone)]
 pub struct Store {
-    dir: PathBuf,
+    backend: Backend,
     /// Lifetimes applied to new and renewed sessions.
     pub lifetimes: Lifetimes,
 }
 
 impl Store {
-    /// A store in `dir` (created on first write).
-    pub fn new(dir: PathBuf, lifetimes: Lifetimes) -> Self {
-        Store { dir, lifetimes }
+    /// A store on a backend.
+    pub fn new(backend: Backend, lifetimes: Lifetimes) -> Self {
+        Store { backend, lifetimes }
     }
 
     /// A fresh normal session (not yet written).
@@ -126,76 +150,90 @@ impl Store {
         }
     }
 
-    /// Loads a session by token; `None` for any invalid, expired or timed-out session.
-    pub fn load(&self, token: &str) -> Option<Session> {
-        let mut parts = token.split('.');
-        let (exp, id, key) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some()
-            || id.len() != 20
-            || key.len() != 64
-            || !id.bytes().all(|b| b.is_ascii_hexdigit())
-            || !key.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            return None;
-        }
-        let expiry: i64 = exp.parse().ok()?;
-        if expiry.to_string() != exp {
-            return None;
-        }
-        let raw = std::fs::read_to_string(self.dir.join(format!("{expiry}.{id}.sess"))).ok()?;
-        let (mac_hex, payload) = raw.split_once('\n')?;
-        let expected = sign(payload, key);
-        if !bool::from(expected.as_bytes().ct_eq(mac_hex.as_bytes())) {
-            return None;
-        }
-        let record: Record = serde_json::from_str(payload).ok()?;
-        let t = now();
-        if record.expiry_time != expiry || record.expiry_time <= t || record.start_time > t {
-            return None;
-        }
-        if let (Some(timeout), Some(last)) = (record.timeout, record.last_activity)
-            && t - last > timeout
-        {
-            return None;
-        }
-        Some(Session {
-            id: id.to_string(),
-            key: key.to_string(),
-            record,
-            dirty: false,
-        })
+    /// Loads a session by token; `Ok(None)` for any invalid, expired or timed-out session.
+    pub async fn load(&self, token: &str) -> Result<Option<Session>, Unavailable> {
+        let Some((expiry, id, key)) = split_token(token) else {
+            return Ok(None);
+        };
+        let name = format!("{expiry}.{id}");
+        let raw = match &self.backend {
+            Backend::Files(dir) => {
+                let path = dir.join(format!("{name}.sess"));
+                match tokio::fs::read_to_string(path).await {
+                    Ok(s) => s,
+                    Err(_) => return Ok(None),
+                }
+            }
+            Backend::Redis(conn) => {
+                let mut c = conn.clone();
+                let v: Option<String> = redis::cmd("GET")
+                    .arg(format!("folio:session:{name}"))
+                    .query_async(&mut c)
+                    .await
+                    .map_err(|e| Unavailable(e.to_string()))?;
+                match v {
+                    Some(s) => s,
+                    None => return Ok(None),
+                }
+            }
+        };
+        Ok(verify_record(&raw, expiry, id, key))
     }
 
-    /// Writes a session atomically (temp file, fsync, rename).
-    pub fn save(&self, s: &Session) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
-        let payload = serde_json::to_string(&s.record)?;
+    /// Writes a session (files: temp file, fsync, rename; Redis: SET with expiry).
+    pub async fn save(&self, s: &Session) -> Result<(), Unavailable> {
+        let payload = serde_json::to_string(&s.record).map_err(|e| Unavailable(e.to_string()))?;
         let body = format!("{}\n{}", sign(&payload, &s.key), payload);
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        tmp.write_all(body.as_bytes())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(self.dir.join(s.file_name()))
-            .map_err(|e| e.error)?;
-        Ok(())
+        let name = format!("{}.{}", s.record.expiry_time, s.id);
+        match &self.backend {
+            Backend::Files(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    write_atomic(&dir, &format!("{name}.sess"), &body)
+                })
+                .await
+                .map_err(|e| Unavailable(e.to_string()))?
+                .map_err(|e| Unavailable(e.to_string()))
+            }
+            Backend::Redis(conn) => {
+                let mut c = conn.clone();
+                let ttl = (s.record.expiry_time - now()).max(1);
+                redis::cmd("SET")
+                    .arg(format!("folio:session:{name}"))
+                    .arg(body)
+                    .arg("EX")
+                    .arg(ttl)
+                    .query_async::<()>(&mut c)
+                    .await
+                    .map_err(|e| Unavailable(e.to_string()))
+            }
+        }
     }
 
-    /// Deletes a session's file.
-    pub fn destroy(&self, s: &Session) {
-        let _ = std::fs::remove_file(self.dir.join(s.file_name()));
+    /// Deletes a session by its `expiry.id` name.
+    pub async fn delete(&self, name: &str) -> Result<(), Unavailable> {
+        match &self.backend {
+            Backend::Files(dir) => {
+                let _ = tokio::fs::remove_file(dir.join(format!("{name}.sess"))).await;
+                Ok(())
+            }
+            Backend::Redis(conn) => {
+                let mut c = conn.clone();
+                redis::cmd("DEL")
+                    .arg(format!("folio:session:{name}"))
+                    .query_async::<()>(&mut c)
+                    .await
+                    .map_err(|e| Unavailable(e.to_string()))
+            }
+        }
     }
 
-    /// Gives a session a new id and key (the old file is removed, so the old token stops
-    /// working at once).
-    pub fn regenerate(&self, s: &mut Session) {
-        self.destroy(s);
-        s.id = random_hex(10);
-        s.key = random_hex(32);
-        s.dirty = true;
-    }
-
-    /// Deletes every session file whose expiry has passed.
+    /// Deletes every session file whose expiry has passed (Redis expires keys by itself).
     pub fn gc(&self) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+        let Backend::Files(dir) = &self.backend else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
         let t = now();
@@ -209,6 +247,56 @@ impl Store {
             }
         }
     }
+}
+
+/// Splits and checks a token `expiry.id.key`.
+fn split_token(token: &str) -> Option<(i64, &str, &str)> {
+    let mut parts = token.split('.');
+    let (exp, id, key) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some()
+        || id.len() != 20
+        || key.len() != 64
+        || !id.bytes().all(|b| b.is_ascii_hexdigit())
+        || !key.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let expiry: i64 = exp.parse().ok()?;
+    (expiry.to_string() == exp).then_some((expiry, id, key))
+}
+
+/// Checks a stored `hmac\npayload` against the token's key and the validity rules.
+fn verify_record(raw: &str, expiry: i64, id: &str, key: &str) -> Option<Session> {
+    let (mac_hex, payload) = raw.split_once('\n')?;
+    let expected = sign(payload, key);
+    if !bool::from(expected.as_bytes().ct_eq(mac_hex.as_bytes())) {
+        return None;
+    }
+    let record: Record = serde_json::from_str(payload).ok()?;
+    let t = now();
+    if record.expiry_time != expiry || record.expiry_time <= t || record.start_time > t {
+        return None;
+    }
+    if let (Some(timeout), Some(last)) = (record.timeout, record.last_activity)
+        && t - last > timeout
+    {
+        return None;
+    }
+    Some(Session {
+        id: id.to_string(),
+        key: key.to_string(),
+        record,
+        dirty: false,
+    })
+}
+
+fn write_atomic(dir: &std::path::Path, name: &str, body: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(body.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn sign(payload: &str, key: &str) -> String {
@@ -241,7 +329,7 @@ mod tests {
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::new(
-            dir.path().join("sessions"),
+            Backend::Files(dir.path().join("sessions")),
             Lifetimes {
                 normal: 7200,
                 long: 1_209_600,
@@ -251,41 +339,42 @@ mod tests {
         (dir, s)
     }
 
-    #[test]
-    fn roundtrip_and_tamper() {
+    #[tokio::test]
+    async fn roundtrip_and_tamper() {
         let (_d, st) = store();
         let mut s = st.create();
         s.set("kirby.csrf", Value::String("abc".into()));
-        st.save(&s).unwrap();
-        let back = st.load(&s.token()).unwrap();
+        st.save(&s).await.unwrap();
+        let back = st.load(&s.token()).await.unwrap().unwrap();
         assert_eq!(back.get_str("kirby.csrf"), Some("abc"));
         // A wrong key fails the HMAC.
         let bad = format!("{}.{}.{}", s.record.expiry_time, s.id, "0".repeat(64));
-        assert!(st.load(&bad).is_none());
-        assert!(st.load("garbage").is_none());
-        assert!(st.load(&format!("0{}", s.token())).is_none());
-        // Regenerating kills the old token.
-        let old = s.token();
-        st.regenerate(&mut s);
-        st.save(&s).unwrap();
-        assert!(st.load(&old).is_none());
-        assert!(st.load(&s.token()).is_some());
+        assert!(st.load(&bad).await.unwrap().is_none());
+        assert!(st.load("garbage").await.unwrap().is_none());
+        assert!(st.load(&format!("0{}", s.token())).await.unwrap().is_none());
+        st.delete(&s.name()).await.unwrap();
+        assert!(st.load(&s.token()).await.unwrap().is_none());
     }
 
-    #[test]
-    fn expired_and_timed_out_sessions_are_gone() {
-        let (_d, st) = store();
+    #[tokio::test]
+    async fn expired_and_timed_out_sessions_are_gone() {
+        let (d, st) = store();
         let mut s = st.create();
         s.record.last_activity = Some(now() - 4000);
-        st.save(&s).unwrap();
-        assert!(st.load(&s.token()).is_none(), "timed out");
+        st.save(&s).await.unwrap();
+        assert!(st.load(&s.token()).await.unwrap().is_none(), "timed out");
         let mut s = st.create();
         s.record.timeout = None;
         s.record.expiry_time = now() - 1;
-        st.save(&s).unwrap();
-        assert!(st.load(&s.token()).is_none(), "expired");
+        st.save(&s).await.unwrap();
+        assert!(st.load(&s.token()).await.unwrap().is_none(), "expired");
         st.gc();
-        assert!(std::fs::read_dir(st.dir.clone()).unwrap().count() == 1);
+        assert_eq!(
+            std::fs::read_dir(d.path().join("sessions"))
+                .unwrap()
+                .count(),
+            1
+        );
     }
 
     #[test]

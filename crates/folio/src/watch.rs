@@ -1,0 +1,58 @@
+//! Keeps the snapshot in step with the disk: a debounced file watcher on `content/` and
+//! `site/` rebuilds the snapshot after external edits (an editor, `git pull`, `folio user`)
+//! and publishes it atomically. Requests never wait for a rebuild.
+
+use notify::RecursiveMode;
+use notify_debouncer_full::new_debouncer;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use folio_core::{Snapshot, SnapshotOptions};
+
+use crate::http::App;
+
+/// Starts the watcher thread. It lives as long as the process.
+pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
+    std::thread::Builder::new()
+        .name("folio-watch".into())
+        .spawn(move || {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let mut debouncer = match new_debouncer(Duration::from_millis(200), None, tx) {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!("file watching is off: {e}");
+                    return;
+                }
+            };
+            for dir in ["content", "site/accounts", "site/blueprints"] {
+                let path = root.join(dir);
+                if path.is_dir()
+                    && let Err(e) = debouncer.watch(&path, RecursiveMode::Recursive)
+                {
+                    tracing::warn!("cannot watch {}: {e}", path.display());
+                }
+            }
+            for events in rx {
+                let Ok(events) = events else { continue };
+                // Our own bookkeeping files do not change the site.
+                let relevant = events.iter().any(|e| {
+                    e.paths.iter().any(|p| {
+                        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                        !name.starts_with(".logins") && !name.starts_with(".tmp")
+                    })
+                });
+                if !relevant {
+                    continue;
+                }
+                match Snapshot::build(&root, options.clone()) {
+                    Ok(s) => {
+                        app.snapshot.store(Arc::new(s));
+                        tracing::info!("site changed on disk: snapshot rebuilt");
+                    }
+                    Err(e) => tracing::warn!("site changed on disk but could not be read: {e}"),
+                }
+            }
+        })
+        .expect("spawning the watcher thread");
+}

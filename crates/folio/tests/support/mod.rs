@@ -1,0 +1,426 @@
+//! Shared helpers for Folio's black-box tests: a throwaway copy of the Kirby fixture site,
+//! the real `folio` binary serving it on a free local port, and a tiny raw HTTP/1.1 client.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to start accepting connections.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read/write timeout for one HTTP exchange (failed logins sleep up to 2 s server-side).
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Kirby fixture site shipped with the repository.
+pub fn fixture_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/kirby/root")
+}
+
+/// Copies a directory tree (including dot files such as `.htpasswd`).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
+    let entries =
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
+    for entry in entries {
+        let entry = entry.expect("directory entry");
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        let kind = entry.file_type().expect("file type");
+        if kind.is_dir() {
+            copy_tree(&src, &dst);
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dst)
+                .unwrap_or_else(|e| panic!("copy {} → {}: {e}", src.display(), dst.display()));
+        }
+    }
+}
+
+/// Every file below `dir`, as relative path (with `/`) → bytes, in sorted order.
+pub fn tree_contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(base)
+                    .expect("below base")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                out.insert(rel, bytes);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A hash over a whole tree (paths and bytes), see [`tree_contents`].
+pub fn tree_hash(dir: &Path) -> u64 {
+    let mut h = DefaultHasher::new();
+    for (path, bytes) in tree_contents(dir) {
+        path.hash(&mut h);
+        bytes.hash(&mut h);
+    }
+    h.finish()
+}
+
+/// A running `folio serve` on a private copy of the fixture site; killed on drop.
+pub struct Server {
+    child: Child,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The temporary Kirby root it serves (a copy of the fixture).
+    pub root: PathBuf,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server on the fixture site with the given `--set option=value` overrides.
+    pub fn start(sets: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        copy_tree(&fixture_root(), &root);
+        let log = dir.path().join("server.log");
+        let mut last_error = String::new();
+        // The free port is found by binding port 0 and releasing it; another process could
+        // grab it in between, so retry a few times.
+        for _ in 0..5 {
+            let port = free_port();
+            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+            cmd.arg("serve")
+                .arg(&root)
+                .arg("--listen")
+                .arg(addr.to_string())
+                .env("FOLIO_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::from(
+                    std::fs::File::create(&log).expect("server log file"),
+                ));
+            for s in sets {
+                cmd.arg("--set").arg(s);
+            }
+            let mut child = cmd.spawn().expect("spawn the folio binary");
+            match wait_until_ready(&mut child, addr) {
+                Ok(()) => {
+                    return Server {
+                        child,
+                        addr,
+                        root,
+                        log,
+                        _dir: dir,
+                    };
+                }
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    last_error = format!(
+                        "{e}; server log:\n{}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+            }
+        }
+        panic!("folio did not start: {last_error}");
+    }
+
+    /// Starts a server with the fixture's own configuration.
+    pub fn default_config() -> Server {
+        Server::start(&[])
+    }
+
+    /// The server's stderr so far (for assertion messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends one request (see [`Request`]).
+    pub fn send(&self, req: &Request) -> Response {
+        req.send(self.addr)
+    }
+
+    /// A bare GET.
+    pub fn get(&self, path: &str) -> Response {
+        self.send(&Request::new("GET", path))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn wait_until_ready(child: &mut Child, addr: SocketAddr) -> Result<(), String> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("folio exited early with {status}"));
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "folio did not listen on {addr} within {START_TIMEOUT:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A raw HTTP/1.1 request: the path is sent exactly as given (no normalisation or
+/// encoding), `Host` and `Connection: close` are added, and `Content-Length` whenever there
+/// is a body or the method is not GET/HEAD.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Method token, sent verbatim.
+    pub method: String,
+    /// Request target, sent verbatim.
+    pub path: String,
+    /// Extra header lines (name, value), sent verbatim and in order.
+    pub headers: Vec<(String, String)>,
+    /// Raw body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A request without headers or body.
+    pub fn new(method: &str, path: &str) -> Request {
+        Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header line.
+    pub fn header(mut self, name: &str, value: &str) -> Request {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sets a raw body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets a JSON body with `Content-Type: application/json`.
+    pub fn json(self, value: &serde_json::Value) -> Request {
+        self.header("Content-Type", "application/json")
+            .body(serde_json::to_vec(value).expect("serialisable JSON"))
+    }
+
+    /// The bytes sent on the wire.
+    pub fn to_bytes(&self, host: &str) -> Vec<u8> {
+        let mut head = format!("{} {} HTTP/1.1\r\nHost: {host}\r\n", self.method, self.path);
+        for (k, v) in &self.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !self.body.is_empty() || !matches!(self.method.as_str(), "GET" | "HEAD") {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        head.push_str("Connection: close\r\n\r\n");
+        let mut out = head.into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// Sends the request on a new connection and reads the whole response.
+    pub fn send(&self, addr: SocketAddr) -> Response {
+        let mut stream = TcpStream::connect(addr).expect("connect to folio");
+        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        stream.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let bytes = self.to_bytes(&addr.to_string());
+        // A server may answer (and close) before reading a large body; keep what it said.
+        let write_result = stream.write_all(&bytes).and_then(|()| stream.flush());
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => raw.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // A reset after (part of) the response arrived ends the exchange.
+                Err(e) if !raw.is_empty() && e.kind() == ErrorKind::ConnectionReset => break,
+                Err(e) => panic!(
+                    "{} {}: reading the response failed: {e} (write: {write_result:?})",
+                    self.method,
+                    abbreviate(&self.path)
+                ),
+            }
+        }
+        Response::parse(&raw).unwrap_or_else(|e| {
+            panic!(
+                "{} {}: unparsable response ({e}): {:?}",
+                self.method,
+                abbreviate(&self.path),
+                String::from_utf8_lossy(&raw[..raw.len().min(2000)])
+            )
+        })
+    }
+}
+
+fn abbreviate(s: &str) -> String {
+    if s.len() > 200 {
+        format!("{}…", &s[..s.floor_char_boundary(200)])
+    } else {
+        s.to_string()
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header lines in order (names as sent).
+    pub headers: Vec<(String, String)>,
+    /// The body (de-chunked).
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    fn parse(raw: &[u8]) -> Result<Response, String> {
+        let end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or("no end of headers")?;
+        let head = std::str::from_utf8(&raw[..end]).map_err(|e| e.to_string())?;
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().ok_or("no status line")?;
+        let mut parts = status_line.splitn(3, ' ');
+        let version = parts.next().unwrap_or_default();
+        if !version.starts_with("HTTP/1.") {
+            return Err(format!("bad status line {status_line:?}"));
+        }
+        let status: u16 = parts
+            .next()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("bad status line {status_line:?}"))?;
+        let mut headers = Vec::new();
+        for line in lines {
+            let (k, v) = line
+                .split_once(':')
+                .ok_or_else(|| format!("bad header line {line:?}"))?;
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        let rest = &raw[end + 4..];
+        let mut resp = Response {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        resp.body = if resp
+            .header("transfer-encoding")
+            .is_some_and(|t| t.eq_ignore_ascii_case("chunked"))
+        {
+            dechunk(rest)?
+        } else if let Some(len) = resp.header("content-length") {
+            let len: usize = len.parse().map_err(|_| "bad content-length")?;
+            if rest.len() < len {
+                return Err(format!("body truncated: {} of {len} bytes", rest.len()));
+            }
+            rest[..len].to_vec()
+        } else {
+            rest.to_vec()
+        };
+        Ok(resp)
+    }
+
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every `Set-Cookie` value, in order.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The `name=value` pair of the last `Set-Cookie` for `name`, ready for a `Cookie`
+    /// header.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .rev()
+            .filter_map(|c| c.split(';').next())
+            .map(str::trim)
+            .find(|pair| pair.split_once('=').is_some_and(|(k, _)| k == name))
+            .map(str::to_string)
+    }
+
+    /// The body as text (lossy).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON (panics with the body when it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {}: body is not JSON ({e}): {:?}",
+                self.status,
+                self.text()
+            )
+        })
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("chunk size line")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).map_err(|e| e.to_string())?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|e| e.to_string())?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size + 2 {
+            return Err("chunk truncated".into());
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
