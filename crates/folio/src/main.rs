@@ -191,6 +191,9 @@ fn serve(
             basic_cache: http::auth::BasicCache::default(),
             snapshot: arc_swap::ArcSwap::from_pointee(snapshot),
             config,
+            root: root.clone(),
+            snapshot_options: options.clone(),
+            writer: tokio::sync::Mutex::new(()),
         });
         watch::spawn(app.clone(), root.clone(), options);
         let listener = tokio::net::TcpListener::bind(listen)

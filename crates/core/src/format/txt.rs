@@ -187,6 +187,13 @@ fn encode_value(value: &str) -> String {
 /// everything outside `[a-z0-9]` with `-`, collapse runs of `-`, drop leading and trailing
 /// non-alphanumerics, cut to 128 characters.
 fn slugify(key: &str) -> String {
+    slug(key, MAX_NAME_LEN)
+}
+
+/// Kirby's `Str::slug`: trim, lowercase, transliterate to ASCII, everything outside
+/// `[a-z0-9]` becomes `-`, runs collapse, leading/trailing `-` go, cut to `max` characters.
+/// Used for page slugs (`Über Größe` → `uber-grosse`, `../../evil` → `evil`).
+pub fn slug(key: &str, max: usize) -> String {
     let lower = php_trim(key).to_lowercase();
     let mut slug = String::with_capacity(lower.len());
     for c in lower.chars() {
@@ -200,11 +207,11 @@ fn slugify(key: &str) -> String {
     }
     let slug = slug.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     // Everything left is ASCII, so byte and character positions agree.
-    slug[..slug.len().min(MAX_NAME_LEN)].to_owned()
+    slug[..slug.len().min(max)].trim_end_matches('-').to_owned()
 }
 
 /// ASCII replacements for common lowercase Latin letters with diacritics.
-fn transliterate(c: char) -> Option<&'static str> {
+pub fn transliterate(c: char) -> Option<&'static str> {
     Some(match c {
         'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' | 'ǎ' | 'ǻ' | 'ª' => "a",
         'æ' | 'ǽ' => "ae",

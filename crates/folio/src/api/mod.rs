@@ -7,6 +7,9 @@ pub mod content;
 pub mod resources;
 pub mod system;
 pub mod views;
+pub mod write_files;
+pub mod write_pages;
+pub mod write_users;
 
 use axum::http::Method;
 use serde_json::{Value, json};
@@ -55,6 +58,36 @@ pub enum H {
     UserRoles,
     Roles,
     Role,
+    // ---- writes: pages and site (write_pages.rs)
+    SiteUpdate,
+    SiteTitle,
+    PageCreate,
+    PageUpdate,
+    PageDelete,
+    PageStatus,
+    PageSlug,
+    PageTitle,
+    PageTemplate,
+    PageDuplicate,
+    Changes,
+    // ---- writes: files (write_files.rs)
+    FileUpload,
+    FileReplace,
+    FileUpdate,
+    FileName,
+    FilesSort,
+    FileDelete,
+    AvatarUpload,
+    AvatarDelete,
+    // ---- writes: users (write_users.rs)
+    UserCreate,
+    UserUpdate,
+    UserDelete,
+    UserEmail,
+    UserName,
+    UserLanguage,
+    UserPassword,
+    UserRole,
 }
 
 /// (methods, Kirby pattern, handler, needs auth). `(:any)` matches one segment.
@@ -136,6 +169,63 @@ const ROUTES: &[(&[&str], &str, H, bool)] = &[
     (&["GET"], "account/files/(:any)", H::File, true),
     (&["GET"], "roles", H::Roles, true),
     (&["GET"], "roles/(:any)", H::Role, true),
+    // Writes: site and pages.
+    (&["PATCH"], "site", H::SiteUpdate, true),
+    (&["PATCH"], "site/title", H::SiteTitle, true),
+    (&["POST"], "site/children", H::PageCreate, true),
+    (&["POST"], "site/changes/(:any)", H::Changes, true),
+    (&["PATCH"], "pages/(:any)", H::PageUpdate, true),
+    (&["DELETE"], "pages/(:any)", H::PageDelete, true),
+    (&["POST"], "pages/(:any)/children", H::PageCreate, true),
+    (&["PATCH"], "pages/(:any)/status", H::PageStatus, true),
+    (&["PATCH"], "pages/(:any)/slug", H::PageSlug, true),
+    (&["PATCH"], "pages/(:any)/title", H::PageTitle, true),
+    (&["PATCH"], "pages/(:any)/template", H::PageTemplate, true),
+    (&["POST"], "pages/(:any)/duplicate", H::PageDuplicate, true),
+    (&["POST"], "pages/(:any)/changes/(:any)", H::Changes, true),
+    // Writes: files (sort before the single-file routes).
+    (&["POST"], "site/files", H::FileUpload, true),
+    (&["PATCH"], "site/files/sort", H::FilesSort, true),
+    (&["POST"], "site/files/(:any)", H::FileReplace, true),
+    (&["PATCH"], "site/files/(:any)", H::FileUpdate, true),
+    (&["DELETE"], "site/files/(:any)", H::FileDelete, true),
+    (&["PATCH"], "site/files/(:any)/name", H::FileName, true),
+    (&["POST"], "pages/(:any)/files", H::FileUpload, true),
+    (&["PATCH"], "pages/(:any)/files/sort", H::FilesSort, true),
+    (&["POST"], "pages/(:any)/files/(:any)", H::FileReplace, true),
+    (&["PATCH"], "pages/(:any)/files/(:any)", H::FileUpdate, true),
+    (
+        &["DELETE"],
+        "pages/(:any)/files/(:any)",
+        H::FileDelete,
+        true,
+    ),
+    (
+        &["PATCH"],
+        "pages/(:any)/files/(:any)/name",
+        H::FileName,
+        true,
+    ),
+    (&["POST"], "users/(:any)/avatar", H::AvatarUpload, true),
+    (&["DELETE"], "users/(:any)/avatar", H::AvatarDelete, true),
+    (&["POST"], "account/avatar", H::AvatarUpload, true),
+    (&["DELETE"], "account/avatar", H::AvatarDelete, true),
+    // Writes: users.
+    (&["POST"], "users", H::UserCreate, true),
+    (&["PATCH"], "users/(:any)", H::UserUpdate, true),
+    (&["DELETE"], "users/(:any)", H::UserDelete, true),
+    (&["PATCH"], "users/(:any)/email", H::UserEmail, true),
+    (&["PATCH"], "users/(:any)/name", H::UserName, true),
+    (&["PATCH"], "users/(:any)/language", H::UserLanguage, true),
+    (&["PATCH"], "users/(:any)/password", H::UserPassword, true),
+    (&["PATCH"], "users/(:any)/role", H::UserRole, true),
+    (&["PATCH"], "account", H::UserUpdate, true),
+    (&["DELETE"], "account", H::UserDelete, true),
+    (&["PATCH"], "account/email", H::UserEmail, true),
+    (&["PATCH"], "account/name", H::UserName, true),
+    (&["PATCH"], "account/language", H::UserLanguage, true),
+    (&["PATCH"], "account/password", H::UserPassword, true),
+    (&["PATCH"], "account/role", H::UserRole, true),
 ];
 
 /// Kirby's `(:any)` character class.
@@ -210,9 +300,52 @@ pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -
     } else {
         Actor::Nobody
     };
-    match resources::handle(app, req, sess, &snap, &actor, &m).await {
+    let result = match m.handler {
+        H::SiteUpdate
+        | H::SiteTitle
+        | H::PageCreate
+        | H::PageUpdate
+        | H::PageDelete
+        | H::PageStatus
+        | H::PageSlug
+        | H::PageTitle
+        | H::PageTemplate
+        | H::PageDuplicate
+        | H::Changes => write_pages::handle(app, req, &snap, &actor, &m).await,
+        H::FileUpload
+        | H::FileReplace
+        | H::FileUpdate
+        | H::FileName
+        | H::FilesSort
+        | H::FileDelete
+        | H::AvatarUpload
+        | H::AvatarDelete => write_files::handle(app, req, &snap, &actor, &m).await,
+        H::UserCreate
+        | H::UserUpdate
+        | H::UserDelete
+        | H::UserEmail
+        | H::UserName
+        | H::UserLanguage
+        | H::UserPassword
+        | H::UserRole => write_users::handle(app, req, sess, &snap, &actor, &m).await,
+        _ => resources::handle(app, req, sess, &snap, &actor, &m).await,
+    };
+    match result {
         Ok(r) => r,
         Err(e) => error_reply(app, &e, Some(&m.pattern)),
+    }
+}
+
+/// The same actor in another snapshot (user indices can move when accounts change).
+pub fn remap_actor(actor: &Actor, old: &folio_core::Snapshot, new: &folio_core::Snapshot) -> Actor {
+    match actor {
+        Actor::User(u) => new
+            .users
+            .iter()
+            .position(|x| x.id == old.users[*u].id)
+            .map(Actor::User)
+            .unwrap_or(Actor::Nobody),
+        other => other.clone(),
     }
 }
 

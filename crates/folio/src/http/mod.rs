@@ -45,6 +45,12 @@ pub struct App {
     pub trials: trials::TrialStore,
     /// `folio.trustedProxies`.
     pub trusted_proxies: Vec<client::Net>,
+    /// The Kirby install root.
+    pub root: std::path::PathBuf,
+    /// How snapshots of this site are built.
+    pub snapshot_options: folio_core::SnapshotOptions,
+    /// One writer at a time per site; readers never take it.
+    pub writer: tokio::sync::Mutex<()>,
 }
 
 impl App {
@@ -54,6 +60,32 @@ impl App {
             trials: self.config.int("auth.trials", 10),
             timeout: self.config.int("auth.timeout", 3600),
         }
+    }
+
+    /// Runs a write under the site's writer lock, on a blocking thread, then rebuilds and
+    /// publishes the snapshot. The closure gets the latest published snapshot. When it fails
+    /// nothing was written (actions validate before they touch the disk), so nothing is
+    /// republished.
+    pub async fn write<T, F>(&self, f: F) -> Result<(T, Arc<Snapshot>), folio_core::Error>
+    where
+        F: FnOnce(&Snapshot) -> Result<T, folio_core::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _guard = self.writer.lock().await;
+        let snap = self.snapshot.load_full();
+        let root = self.root.clone();
+        let opts = self.snapshot_options.clone();
+        let (out, new) = tokio::task::spawn_blocking(move || {
+            let out = f(&snap)?;
+            let new = Snapshot::build(&root, opts)
+                .map_err(|e| folio_core::Error::internal(format!("re-reading the site: {e}")))?;
+            Ok::<_, folio_core::Error>((out, new))
+        })
+        .await
+        .map_err(|e| folio_core::Error::internal(format!("write task failed: {e}")))??;
+        let new = Arc::new(new);
+        self.snapshot.store(new.clone());
+        Ok((out, new))
     }
 
     /// The client IP of a request (proxy headers only from trusted proxies).

@@ -169,7 +169,9 @@ fn write_file(path: &PathBuf, data: &Map<String, Value>) -> std::io::Result<()> 
     }
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-folio-").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-folio-")
+        .tempfile_in(dir)?;
     tmp.write_all(serde_json::to_string(data)?.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

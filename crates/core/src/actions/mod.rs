@@ -1,0 +1,461 @@
+//! Actions: every change to the site goes through here. Each action checks the actor's
+//! permission with [`crate::permissions::can`] (so the CLI and the API enforce the same
+//! rules), validates its input, and writes atomically. The caller then publishes a new
+//! snapshot. This module holds what all actions share: converting API values to stored
+//! text, merging and validating content, and writing content files.
+
+pub mod page;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value, json};
+use std::path::Path;
+
+use crate::blueprint::Field;
+use crate::format::{txt, yaml};
+use crate::model::Content;
+use crate::permissions::Actor;
+use crate::snapshot::{Snapshot, UuidTarget};
+use crate::store::write_atomic;
+use crate::{Error, Result};
+
+/// Who acts on which snapshot.
+pub struct Ctx<'a> {
+    /// The snapshot the action starts from (published, unchanged by the action).
+    pub snap: &'a Snapshot,
+    /// The acting user (`Actor::Kirby` for trusted local tools).
+    pub actor: &'a Actor,
+}
+
+/// Writes a content file from fields (Kirby's writer; atomic).
+pub fn write_content(path: &Path, fields: &Content) -> Result<()> {
+    let text = txt::encode(fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))));
+    write_atomic(path, text.as_bytes()).map_err(io_error)
+}
+
+/// An I/O failure as an internal error (never shown to clients outside debug).
+pub fn io_error(e: std::io::Error) -> Error {
+    Error::internal(format!("writing the site failed: {e}"))
+}
+
+/// A fresh 16-character UUID (`[a-z0-9]`, CSPRNG).
+pub fn new_uuid() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut buf = [0u8; 16];
+    getrandom::fill(&mut buf).expect("the OS random source is available");
+    buf.iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A UUID v4 string for new blocks.
+pub fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random source is available");
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// A value stored *raw*, as Kirby stores the content of a page create: booleans as `1`/`0`,
+/// numbers as decimals, arrays and objects as YAML. `None` for `null` (field skipped).
+pub fn raw_stored(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null => return None,
+        Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => yaml::dump(other),
+    })
+}
+
+/// A form value converted to its stored text per field type (PATCH semantics):
+/// toggles `true`/`false`, tags `a, b`, structures as Spyc YAML, blocks as compact JSON with
+/// new ids, pages/users/files as UUID lists. `None` for `null` (the field is deleted).
+pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<String> {
+    if v.is_null() {
+        return None;
+    }
+    let Some(f) = field else {
+        return raw_stored(v);
+    };
+    Some(match f.kind.as_str() {
+        "toggle" => match v {
+            Value::Bool(b) => b.to_string(),
+            Value::String(s) => matches!(s.as_str(), "true" | "1" | "on" | "yes").to_string(),
+            Value::Number(n) => (n.as_f64() != Some(0.0)).to_string(),
+            _ => "false".into(),
+        },
+        "tags" | "checkboxes" | "multiselect" => match v {
+            Value::Array(a) => a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "),
+            other => scalar(other).unwrap_or_default(),
+        },
+        "structure" => match v {
+            Value::Array(rows) if rows.is_empty() => String::new(),
+            Value::Array(rows) => {
+                let rows: Vec<Value> = rows
+                    .iter()
+                    .map(|r| match r {
+                        Value::Object(o) => Value::Object(structure_row(snap, f, o)),
+                        other => other.clone(),
+                    })
+                    .collect();
+                yaml::dump(&Value::Array(rows))
+            }
+            Value::String(s) => s.clone(),
+            other => yaml::dump(other),
+        },
+        "object" => match v {
+            Value::Object(o) if o.is_empty() => String::new(),
+            Value::String(s) => s.clone(),
+            other => yaml::dump(other),
+        },
+        "blocks" | "layout" => match v {
+            Value::Array(a) if a.is_empty() => String::new(),
+            Value::Array(a) => {
+                let blocks: Vec<Value> = a.iter().map(normalize_block).collect();
+                serde_json::to_string(&blocks).unwrap_or_default()
+            }
+            Value::String(s) => s.clone(),
+            other => serde_json::to_string(other).unwrap_or_default(),
+        },
+        "pages" | "files" | "users" => {
+            let items: Vec<String> = match v {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|x| reference(snap, &f.kind, x))
+                    .collect(),
+                Value::String(s) if s.trim().is_empty() => Vec::new(),
+                other => reference(snap, &f.kind, other).into_iter().collect(),
+            };
+            if items.is_empty() {
+                String::new()
+            } else {
+                yaml::dump(&Value::Array(
+                    items.into_iter().map(Value::String).collect(),
+                ))
+            }
+        }
+        "date" => match v {
+            Value::String(s) => {
+                let s = s.trim();
+                if f.has_time() {
+                    s.to_string()
+                } else {
+                    s.split([' ', 'T']).next().unwrap_or("").to_string()
+                }
+            }
+            other => scalar(other).unwrap_or_default(),
+        },
+        _ => match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            other => yaml::dump(other),
+        },
+    })
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A structure row in field order, each value converted like a form value (no `_id`).
+fn structure_row(snap: &Snapshot, f: &Field, row: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for sf in &f.fields {
+        let v = row
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&sf.name))
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null);
+        let stored = to_stored(snap, Some(sf), &v).unwrap_or_default();
+        out.insert(sf.name.clone(), Value::String(stored));
+    }
+    if f.fields.is_empty() {
+        for (k, v) in row {
+            if k != "_id" {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A block as Kirby stores it: `{content, id, isHidden, type}`, with a new v4 id if missing.
+fn normalize_block(b: &Value) -> Value {
+    let Value::Object(o) = b else {
+        return b.clone();
+    };
+    let id = o
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(uuid_v4);
+    json!({
+        "content": o.get("content").cloned().unwrap_or_else(|| json!({})),
+        "id": id,
+        "isHidden": o.get("isHidden").and_then(Value::as_bool).unwrap_or(false),
+        "type": o.get("type").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// A page/file/user reference (id, UUID or picker object) as a stored UUID.
+fn reference(snap: &Snapshot, kind: &str, v: &Value) -> Option<String> {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("uuid")
+            .or_else(|| o.get("id"))
+            .and_then(Value::as_str)?
+            .to_string(),
+        _ => return None,
+    };
+    match kind {
+        "pages" => {
+            if s.starts_with("page://") {
+                return Some(s);
+            }
+            let p = snap.page_by_id(&s)?;
+            snap.pages[p]
+                .uuid()
+                .map(|u| format!("page://{u}"))
+                .or(Some(s))
+        }
+        "users" => {
+            if s.starts_with("user://") {
+                return Some(s);
+            }
+            let u = snap.user_by_key(&s)?;
+            Some(format!("user://{}", snap.users[u].id))
+        }
+        _ => {
+            if s.starts_with("file://") {
+                return Some(s);
+            }
+            // A file id like `blog/post/a.jpg`; keep it when it cannot be resolved.
+            let uuid = s.rsplit_once('/').and_then(|(pid, name)| {
+                let p = snap.page_by_id(pid)?;
+                let f = snap.file(crate::model::FileParent::Page(p), name)?;
+                f.uuid().map(|u| format!("file://{u}"))
+            });
+            Some(uuid.unwrap_or(s))
+        }
+    }
+}
+
+/// Whether a `page://` reference resolves (used by validation).
+pub fn resolves(snap: &Snapshot, uri: &str) -> bool {
+    matches!(
+        snap.by_uuid(uri),
+        Some(UuidTarget::Page(_) | UuidTarget::File(..))
+    )
+}
+
+/// Merges submitted values into content (PATCH): keys are lowercased; existing fields keep
+/// their position, new ones are appended; blueprint fields are converted per type;
+/// `null` deletes a field.
+pub fn merge(
+    snap: &Snapshot,
+    fields: &[Field],
+    content: &Content,
+    input: &Map<String, Value>,
+) -> Content {
+    let mut out = content.clone();
+    for (k, v) in input {
+        let key = txt::field_key(k);
+        if key.is_empty() {
+            continue;
+        }
+        let field = fields.iter().find(|f| f.name == key);
+        match to_stored(snap, field, v) {
+            Some(s) => {
+                out.insert(key, s);
+            }
+            None => {
+                out.shift_remove(&key);
+            }
+        }
+    }
+    out
+}
+
+/// Validates content against blueprint fields (required, min, max, minlength, maxlength).
+/// Errors are Kirby's `error.form.incomplete` with per-field details.
+pub fn validate(fields: &[Field], content: &Content) -> Result<()> {
+    let mut details = Map::new();
+    for f in fields {
+        let raw = content
+            .get(&f.name)
+            .map(String::as_str)
+            .unwrap_or("")
+            .trim();
+        let mut msgs: IndexMap<&str, String> = IndexMap::new();
+        let required = f
+            .props
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if required && raw.is_empty() {
+            msgs.insert("required", "Please enter something".into());
+        }
+        if !raw.is_empty() {
+            let num = |k: &str| f.props.get(k).and_then(Value::as_f64);
+            if matches!(f.kind.as_str(), "number" | "range") {
+                match raw.parse::<f64>() {
+                    Ok(n) => {
+                        if let Some(min) = num("min")
+                            && n < min
+                        {
+                            msgs.insert(
+                                "min",
+                                format!(
+                                    "Please enter a value equal to or greater than {}",
+                                    fmt_num(min)
+                                ),
+                            );
+                        }
+                        if let Some(max) = num("max")
+                            && n > max
+                        {
+                            msgs.insert(
+                                "max",
+                                format!(
+                                    "Please enter a value equal to or lower than {}",
+                                    fmt_num(max)
+                                ),
+                            );
+                        }
+                    }
+                    Err(_) => {
+                        msgs.insert("number", "Please enter a valid number".into());
+                    }
+                }
+            }
+            let len = raw.chars().count() as f64;
+            if let Some(max) = num("maxlength")
+                && len > max
+            {
+                msgs.insert(
+                    "maxlength",
+                    format!(
+                        "Please enter a shorter value. (max. {} characters)",
+                        fmt_num(max)
+                    ),
+                );
+            }
+            if let Some(min) = num("minlength")
+                && len < min
+            {
+                msgs.insert(
+                    "minlength",
+                    format!(
+                        "Please enter a longer value. (min. {} characters)",
+                        fmt_num(min)
+                    ),
+                );
+            }
+        }
+        if !msgs.is_empty() {
+            let label = f
+                .props
+                .get("label")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| crate::blueprint::label_from_name(&f.name));
+            let message: Map<String, Value> = msgs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v)))
+                .collect();
+            details.insert(f.name.clone(), json!({"label": label, "message": message}));
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            key: "error.form.incomplete",
+            message: "Please fix all form errors…".into(),
+            details: Value::Object(details),
+        })
+    }
+}
+
+fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        n.to_string()
+    }
+}
+
+/// Keys that can never be set through a content body: they would change the model itself
+/// or grant rights (GHSA-6gqr-mx34-wh8r and friends).
+pub const PRIVILEGED_KEYS: &[&str] = &[
+    "blueprint",
+    "options",
+    "permissions",
+    "role",
+    "password",
+    "isdraft",
+    "template",
+    "num",
+    "status",
+    "slug",
+    "uuid",
+    "lock",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blueprint::parse_fields;
+
+    #[test]
+    fn raw_values_like_a_page_create() {
+        assert_eq!(raw_stored(&json!(false)).as_deref(), Some("0"));
+        assert_eq!(
+            raw_stored(&json!(["cats", "pier"])).as_deref(),
+            Some("- cats\n- pier\n")
+        );
+        assert_eq!(raw_stored(&Value::Null), None);
+    }
+
+    #[test]
+    fn validation_messages() {
+        let fields = parse_fields(
+            &json!({"client": {"type": "text", "required": true}, "year": {"type": "number", "max": 2100}}),
+        );
+        let mut c = Content::new();
+        c.insert("client".into(), "".into());
+        c.insert("year".into(), "3000".into());
+        let err = validate(&fields, &c).unwrap_err();
+        assert_eq!(err.key(), Some("error.form.incomplete"));
+        assert_eq!(
+            err.details(),
+            json!({"client": {"label": "Client", "message": {"required": "Please enter something"}},
+                   "year": {"label": "Year", "message": {"max": "Please enter a value equal to or lower than 2100"}}})
+        );
+    }
+
+    #[test]
+    fn uuids() {
+        assert_eq!(new_uuid().len(), 16);
+        let v4 = uuid_v4();
+        assert_eq!(v4.len(), 36);
+        assert_eq!(&v4[14..15], "4");
+    }
+}
