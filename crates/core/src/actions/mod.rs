@@ -411,13 +411,22 @@ pub const PRIVILEGED_KEYS: &[&str] = &[
     "role",
     "password",
     "isdraft",
-    "template",
-    "num",
-    "status",
-    "slug",
     "uuid",
     "lock",
 ];
+
+/// Refuses a body that tries to set a privileged key (400, nothing written).
+pub fn refuse_privileged(input: &Map<String, Value>) -> Result<()> {
+    for k in input.keys() {
+        let key = txt::field_key(k);
+        if PRIVILEGED_KEYS.contains(&key.as_str()) {
+            return Err(Error::invalid_argument(format!(
+                "The field \"{k}\" cannot be changed here"
+            )));
+        }
+    }
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {

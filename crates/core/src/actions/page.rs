@@ -1,1 +1,798 @@
-//! Page actions.
+//! Page and site actions: create, update, change status / slug / title / template,
+//! duplicate, delete, and the site's update and title. Each checks `can()` first, validates,
+//! and only then touches the disk; folder changes are renames within the content tree.
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+
+use super::{
+    Ctx, io_error, merge, new_uuid, raw_stored, refuse_privileged, validate, write_content,
+};
+use crate::format::txt;
+use crate::model::{Content, PageIdx, Status};
+use crate::permissions::{Actor, Target, can};
+use crate::snapshot::Snapshot;
+use crate::{Error, Result};
+
+/// Slugs that top-level pages may not take (the paths of Kirby's own URLs).
+const RESERVED: &[&str] = &["api", "assets", "media", "panel"];
+
+fn forbidden(key: &'static str, message: String) -> Error {
+    Error::Permission { key, message }
+}
+
+fn duplicate_slug(slug: &str) -> Error {
+    Error::Duplicate {
+        key: "error.page.duplicate",
+        message: format!("A page with the URL appendix \"{slug}\" already exists"),
+    }
+}
+
+/// The content file of a page (`<dir>/<template>.txt`).
+pub fn content_path(snap: &Snapshot, p: PageIdx) -> PathBuf {
+    let page = &snap.pages[p];
+    page.dir.join(format!("{}.txt", page.template))
+}
+
+/// The folder that holds a page's siblings (the parent's folder or `content/`).
+fn parent_dir(snap: &Snapshot, parent: Option<PageIdx>) -> PathBuf {
+    match parent {
+        Some(p) => snap.pages[p].dir.clone(),
+        None => snap.content_dir.clone(),
+    }
+}
+
+fn siblings(snap: &Snapshot, parent: Option<PageIdx>) -> (&[PageIdx], &[PageIdx]) {
+    match parent {
+        Some(p) => (&snap.pages[p].children, &snap.pages[p].drafts),
+        None => (&snap.site.children, &snap.site.drafts),
+    }
+}
+
+/// Fails when a sibling (published or draft) already uses the slug.
+fn check_free(
+    snap: &Snapshot,
+    parent: Option<PageIdx>,
+    slug: &str,
+    except: Option<PageIdx>,
+) -> Result<()> {
+    let (children, drafts) = siblings(snap, parent);
+    if children
+        .iter()
+        .any(|c| Some(*c) != except && snap.pages[*c].slug.eq_ignore_ascii_case(slug))
+    {
+        return Err(duplicate_slug(slug));
+    }
+    if drafts
+        .iter()
+        .any(|c| Some(*c) != except && snap.pages[*c].slug.eq_ignore_ascii_case(slug))
+    {
+        return Err(Error::Duplicate {
+            key: "error.page.draft.duplicate",
+            message: format!("A page draft with the URL appendix \"{slug}\" already exists"),
+        });
+    }
+    if parent.is_none() && RESERVED.contains(&slug) {
+        return Err(Error::InvalidArgument {
+            key: "error.page.changeSlug.reserved",
+            message: format!(
+                "The path \"{slug}\" must not be used as a URL appendix for top-level pages"
+            ),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the actor may create a page with this template (the new page's own options).
+fn can_create(snap: &Snapshot, actor: &Actor, template: &str) -> bool {
+    let role = snap.role_of(actor);
+    if role.name == "nobody" {
+        return false;
+    }
+    if *actor == Actor::Kirby {
+        return true;
+    }
+    let bp = snap.blueprints.page(template);
+    if let Some(v) = bp.option("create").and_then(|o| o.for_role(&role.name)) {
+        return v;
+    }
+    role.permissions.get("pages", "create")
+}
+
+fn body_str<'a>(input: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    input
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+fn as_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn as_bool(v: Option<&Value>, default: bool) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => !(s.is_empty() || s == "0" || s == "false"),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        _ => default,
+    }
+}
+
+/// Creates a page (POST `…/children`). Returns the new page's id.
+pub fn create(
+    ctx: &Ctx<'_>,
+    parent: Option<PageIdx>,
+    input: &Map<String, Value>,
+) -> Result<String> {
+    let snap = ctx.snap;
+    for key in ["blueprint", "options", "permissions"] {
+        if body_str(input, key).is_some() {
+            return Err(Error::invalid_argument(format!(
+                "The field \"{key}\" cannot be set when creating a page"
+            )));
+        }
+    }
+    let content_in: Map<String, Value> = match body_str(input, "content") {
+        Some(Value::Object(o)) => o.clone(),
+        _ => Map::new(),
+    };
+    refuse_privileged(&content_in)?;
+    let template = match as_text(body_str(input, "template")) {
+        t if t.trim().is_empty() => "default".to_string(),
+        t => txt::slug(&t, 255).replace('-', "-"),
+    };
+    if template.is_empty() {
+        return Err(Error::invalid_argument("Invalid template"));
+    }
+    let title = as_text(
+        content_in
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("title"))
+            .map(|(_, v)| v),
+    );
+    let slug_src = match as_text(body_str(input, "slug")) {
+        s if !s.trim().is_empty() => s,
+        _ => title.clone(),
+    };
+    let slug = txt::slug(&slug_src, 255);
+    if slug.is_empty() {
+        return Err(Error::invalid_argument("The page slug is required"));
+    }
+    if !can_create(snap, ctx.actor, &template) {
+        return Err(forbidden(
+            "error.page.create.permission",
+            format!("You are not allowed to create \"{slug}\""),
+        ));
+    }
+    let draft = !(body_str(input, "draft").is_some_and(|v| !as_bool(Some(v), true))
+        || body_str(input, "isDraft").is_some_and(|v| !as_bool(Some(v), true)));
+    check_free(snap, parent, &slug, None)?;
+    // Title first, then every blueprint field, then other submitted fields, then the UUID.
+    let bp = snap.blueprints.page(&template);
+    let mut content = Content::new();
+    let submitted: Vec<(String, &Value)> = content_in
+        .iter()
+        .map(|(k, v)| (txt::field_key(k), v))
+        .collect();
+    let get = |name: &str| submitted.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+    if let Some(t) = get("title").and_then(raw_stored) {
+        content.insert("title".into(), t);
+    }
+    for f in &bp.fields {
+        let v = get(&f.name).and_then(raw_stored).unwrap_or_default();
+        content.insert(f.name.clone(), v);
+    }
+    for (k, v) in &submitted {
+        if !content.contains_key(k)
+            && let Some(s) = raw_stored(v)
+        {
+            content.insert(k.clone(), s);
+        }
+    }
+    content.insert("uuid".into(), new_uuid());
+    if !draft {
+        // Creating a published page needs the status permission and a valid form
+        // (GHSA-w942-j9r6-hr6r: `isDraft: false` must not bypass changeStatus).
+        let role = snap.role_of(ctx.actor);
+        let may = match bp
+            .option("changeStatus")
+            .and_then(|o| o.for_role(&role.name))
+        {
+            Some(v) => v,
+            None => role.permissions.get("pages", "changeStatus"),
+        };
+        if !may || role.name == "nobody" {
+            return Err(forbidden(
+                "error.page.changeStatus.permission",
+                "The status for this page cannot be changed".into(),
+            ));
+        }
+        validate(&bp.fields, &content)?;
+    }
+    let base = parent_dir(snap, parent);
+    let dir = if draft {
+        base.join("_drafts").join(&slug)
+    } else {
+        base.join(&slug)
+    };
+    std::fs::create_dir_all(&dir).map_err(io_error)?;
+    write_content(&dir.join(format!("{template}.txt")), &content)?;
+    Ok(match parent {
+        Some(p) => format!("{}/{slug}", snap.pages[p].id),
+        None => slug,
+    })
+}
+
+/// Updates a page's fields (PATCH): merge, validate (not for drafts), write.
+pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    if !can(snap, ctx.actor, Target::Page(p), "update") {
+        return Err(forbidden(
+            "error.page.update.permission",
+            format!("You are not allowed to update \"{}\"", page.slug),
+        ));
+    }
+    refuse_privileged(input)?;
+    let bp = snap.blueprints.page(&page.template);
+    let content = merge(snap, &bp.fields, &page.content, input);
+    if !page.is_draft() {
+        validate(&bp.fields, &content)?;
+    }
+    write_content(&content_path(snap, p), &content)?;
+    if page.status == Status::Listed && matches!(bp.num.as_str(), "date" | "datetime") {
+        let num = sort_number(&bp.num, &content);
+        if Some(num) != page.num {
+            let to = parent_dir(snap, page.parent).join(format!("{num}_{}", page.slug));
+            rename(&page.dir, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// The number a page gets when listed under a non-default `num` mode.
+fn sort_number(mode: &str, content: &Content) -> i64 {
+    let date = content
+        .get("date")
+        .map(String::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let date = if date.is_empty() { today() } else { date };
+    let digits: String = date.chars().filter(char::is_ascii_digit).collect();
+    match mode {
+        "zero" => 0,
+        "date" => digits.get(..8).and_then(|d| d.parse().ok()).unwrap_or(0),
+        "datetime" => format!("{:0<12}", digits.get(..12).unwrap_or(&digits))
+            .parse()
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn rename(from: &Path, to: &Path) -> Result<()> {
+    if from == to {
+        return Ok(());
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error)?;
+    }
+    std::fs::rename(from, to).map_err(io_error)?;
+    if let Some(parent) = to.parent() {
+        let _ = crate::store::sync_dir(parent);
+    }
+    if let Some(parent) = from.parent() {
+        let _ = crate::store::sync_dir(parent);
+        remove_if_empty_drafts(parent);
+    }
+    Ok(())
+}
+
+/// Kirby removes `_drafts` folders that become empty.
+fn remove_if_empty_drafts(dir: &Path) {
+    if dir.file_name().and_then(|n| n.to_str()) == Some("_drafts")
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false)
+    {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// Renumbers the listed `default`-mode siblings 1..n in the given order (folder renames).
+fn renumber(snap: &Snapshot, parent: Option<PageIdx>, order: &[(PageIdx, PathBuf)]) -> Result<()> {
+    let base = parent_dir(snap, parent);
+    for (i, (p, current)) in order.iter().enumerate() {
+        let want = base.join(format!("{}_{}", i + 1, snap.pages[*p].slug));
+        rename(current, &want)?;
+    }
+    Ok(())
+}
+
+/// Listed siblings whose blueprint numbers them 1..n.
+fn default_listed(snap: &Snapshot, parent: Option<PageIdx>, except: PageIdx) -> Vec<PageIdx> {
+    siblings(snap, parent)
+        .0
+        .iter()
+        .copied()
+        .filter(|c| *c != except)
+        .filter(|c| snap.pages[*c].status == Status::Listed)
+        .filter(|c| snap.blueprints.page(&snap.pages[*c].template).num == "default")
+        .collect()
+}
+
+/// Changes a page's status (PATCH `…/status`), renumbering siblings like Kirby.
+pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i64>) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    let target = match status {
+        "listed" => Status::Listed,
+        "unlisted" => Status::Unlisted,
+        "draft" => Status::Draft,
+        other => return Err(Error::invalid_argument(format!("Invalid status: {other}"))),
+    };
+    let action = if page.status == Status::Listed && target == Status::Listed {
+        "sort"
+    } else {
+        "changeStatus"
+    };
+    if !can(snap, ctx.actor, Target::Page(p), action) {
+        return Err(forbidden(
+            "error.page.changeStatus.permission",
+            "The status for this page cannot be changed".into(),
+        ));
+    }
+    if target == Status::Draft && snap.is_home(p) {
+        return Err(Error::InvalidArgument {
+            key: "error.page.changeStatus.toDraft.invalid",
+            message: format!("The page \"{}\" cannot be converted to a draft", page.slug),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    let bp = snap.blueprints.page(&page.template);
+    if page.is_draft()
+        && target != Status::Draft
+        && let Err(Error::InvalidArgument { details, .. }) = validate(&bp.fields, &page.content)
+    {
+        return Err(Error::InvalidArgument {
+            key: "error.page.changeStatus.incomplete",
+            message: "The page has errors and cannot be published".into(),
+            details,
+        });
+    }
+    let base = parent_dir(snap, page.parent);
+    match target {
+        Status::Draft => {
+            if page.is_draft() {
+                return Ok(());
+            }
+            rename(&page.dir, &base.join("_drafts").join(&page.slug))?;
+            if page.status == Status::Listed && bp.num == "default" {
+                let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
+                    .into_iter()
+                    .map(|c| (c, snap.pages[c].dir.clone()))
+                    .collect();
+                renumber(snap, page.parent, &rest)?;
+            }
+        }
+        Status::Unlisted => {
+            rename(&page.dir, &base.join(&page.slug))?;
+            if page.status == Status::Listed && bp.num == "default" {
+                let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
+                    .into_iter()
+                    .map(|c| (c, snap.pages[c].dir.clone()))
+                    .collect();
+                renumber(snap, page.parent, &rest)?;
+            }
+        }
+        Status::Listed => {
+            if bp.num == "default" {
+                let mut order: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
+                    .into_iter()
+                    .map(|c| (c, snap.pages[c].dir.clone()))
+                    .collect();
+                let n = order.len() as i64 + 1;
+                let pos = position.unwrap_or(n).clamp(1, n) as usize;
+                // Move the page next to its siblings first (no number), then renumber all.
+                let staged = base.join(&page.slug);
+                rename(&page.dir, &staged)?;
+                order.insert(pos - 1, (p, staged));
+                renumber(snap, page.parent, &order)?;
+            } else {
+                let num = sort_number(&bp.num, &page.content);
+                rename(&page.dir, &base.join(format!("{num}_{}", page.slug)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Changes a page's slug (renames its folder, keeping the number).
+pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    let slug = txt::slug(slug, 255);
+    if slug.is_empty() {
+        return Err(Error::InvalidArgument {
+            key: "error.page.slug.invalid",
+            message: "Please enter a valid URL appendix".into(),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    if !can(snap, ctx.actor, Target::Page(p), "changeSlug") {
+        return Err(forbidden(
+            "error.page.changeSlug.permission",
+            format!(
+                "You are not allowed to change the URL appendix for \"{}\"",
+                page.slug
+            ),
+        ));
+    }
+    if slug == page.slug {
+        return Ok(());
+    }
+    check_free(snap, page.parent, &slug, Some(p))?;
+    let name = match page.num {
+        Some(n) if !page.is_draft() => format!("{n}_{slug}"),
+        _ => slug,
+    };
+    let to = page
+        .dir
+        .parent()
+        .map(|d| d.join(&name))
+        .unwrap_or_else(|| PathBuf::from(&name));
+    rename(&page.dir, &to)
+}
+
+/// Changes a page's title.
+pub fn change_title(ctx: &Ctx<'_>, p: PageIdx, title: &str) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    if !can(snap, ctx.actor, Target::Page(p), "changeTitle") {
+        return Err(forbidden(
+            "error.page.changeTitle.permission",
+            format!(
+                "You are not allowed to change the title for \"{}\"",
+                page.slug
+            ),
+        ));
+    }
+    if title.trim().is_empty() {
+        return Err(Error::InvalidArgument {
+            key: "error.page.changeTitle.empty",
+            message: "The title must not be empty".into(),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    let mut content = page.content.clone();
+    content.insert("title".into(), title.to_string());
+    write_content(&content_path(snap, p), &content)
+}
+
+/// Field types whose empty value Kirby writes when a template change adds them.
+const WRITTEN_WHEN_EMPTY: &[&str] = &[
+    "number",
+    "range",
+    "color",
+    "checkboxes",
+    "multiselect",
+    "tags",
+    "structure",
+    "users",
+    "pages",
+    "files",
+    "blocks",
+    "layout",
+    "object",
+];
+
+/// Changes a page's template: renames the content file and adds the new blueprint's fields.
+pub fn change_template(ctx: &Ctx<'_>, p: PageIdx, template: &str) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    let allowed = snap.page_templates(p);
+    if !can(snap, ctx.actor, Target::Page(p), "changeTemplate")
+        || !allowed.iter().any(|t| t == template)
+    {
+        return Err(forbidden(
+            "error.page.changeTemplate.permission",
+            format!(
+                "You are not allowed to change the template for \"{}\"",
+                page.slug
+            ),
+        ));
+    }
+    if template == page.template {
+        return Ok(());
+    }
+    let bp = snap.blueprints.page(template);
+    let mut content = page.content.clone();
+    for f in &bp.fields {
+        if !content.contains_key(&f.name) && WRITTEN_WHEN_EMPTY.contains(&f.kind.as_str()) {
+            content.insert(f.name.clone(), String::new());
+        }
+    }
+    let old = content_path(snap, p);
+    write_content(&page.dir.join(format!("{template}.txt")), &content)?;
+    if old.exists() {
+        std::fs::remove_file(&old).map_err(io_error)?;
+    }
+    Ok(())
+}
+
+/// Duplicates a page as a draft next to it. Returns the copy's id.
+pub fn duplicate(
+    ctx: &Ctx<'_>,
+    p: PageIdx,
+    slug: Option<&str>,
+    children: bool,
+    files: bool,
+) -> Result<String> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    if !can(snap, ctx.actor, Target::Page(p), "duplicate") {
+        return Err(forbidden(
+            "error.page.duplicate.permission",
+            format!("You are not allowed to duplicate \"{}\"", page.slug),
+        ));
+    }
+    let slug = txt::slug(
+        slug.filter(|s| !s.trim().is_empty())
+            .unwrap_or(&format!("{}-copy", page.slug)),
+        255,
+    );
+    if slug.is_empty() {
+        return Err(Error::InvalidArgument {
+            key: "error.page.slug.invalid",
+            message: "Please enter a valid URL appendix".into(),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    let (sib, drafts) = siblings(snap, page.parent);
+    if sib
+        .iter()
+        .chain(drafts)
+        .any(|c| snap.pages[*c].slug.eq_ignore_ascii_case(&slug))
+    {
+        return Err(duplicate_slug(&slug));
+    }
+    let target = parent_dir(snap, page.parent).join("_drafts").join(&slug);
+    let mut renamed = Vec::new();
+    copy_page_dir(&page.dir, &target, children, files, &mut renamed)?;
+    // References inside the copy to copied models point at the copies, as in Kirby.
+    relink(&target, &renamed)?;
+    Ok(match page.parent {
+        Some(par) => format!("{}/{slug}", snap.pages[par].id),
+        None => slug,
+    })
+}
+
+/// Rewrites `page://old` / `file://old` references in every content file below `dir`.
+fn relink(dir: &Path, renamed: &[(String, String)]) -> Result<()> {
+    if renamed.is_empty() {
+        return Ok(());
+    }
+    for e in std::fs::read_dir(dir).map_err(io_error)?.flatten() {
+        let path = e.path();
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            relink(&path, renamed)?;
+        } else if path.extension().and_then(|x| x.to_str()) == Some("txt") {
+            let text = std::fs::read_to_string(&path).map_err(io_error)?;
+            let mut out = text.clone();
+            for (old, new) in renamed {
+                for scheme in ["page://", "file://"] {
+                    out = out.replace(&format!("{scheme}{old}"), &format!("{scheme}{new}"));
+                }
+            }
+            if out != text {
+                crate::store::write_atomic(&path, out.as_bytes()).map_err(io_error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Copies a page folder: content files with fresh UUIDs (old → new recorded in
+/// `renamed`); optionally child pages and files.
+fn copy_page_dir(
+    from: &Path,
+    to: &Path,
+    children: bool,
+    files: bool,
+    renamed: &mut Vec<(String, String)>,
+) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(io_error)?;
+    let entries: Vec<_> = std::fs::read_dir(from)
+        .map_err(io_error)?
+        .flatten()
+        .collect();
+    let names: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    for e in &entries {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir {
+            if children && !name.starts_with('.') && name != "_changes" {
+                copy_page_dir(&e.path(), &to.join(&name), children, files, renamed)?;
+            }
+            continue;
+        }
+        if name.starts_with('.') {
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".txt") {
+            let is_meta = names.iter().any(|n| n == stem);
+            if is_meta && !files {
+                continue;
+            }
+            let text = std::fs::read_to_string(e.path()).map_err(io_error)?;
+            let mut content = txt::decode(&text);
+            if let Some(old) = content.get("uuid").cloned() {
+                let new = new_uuid();
+                renamed.push((old, new.clone()));
+                content.insert("uuid".into(), new);
+            }
+            write_content(&to.join(&name), &content)?;
+        } else if files {
+            std::fs::copy(e.path(), to.join(&name)).map_err(io_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a page (with `force` when it has children or drafts).
+pub fn delete(ctx: &Ctx<'_>, p: PageIdx, force: bool) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    if !can(snap, ctx.actor, Target::Page(p), "delete") {
+        return Err(forbidden(
+            "error.page.delete.permission",
+            format!("You are not allowed to delete \"{}\"", page.slug),
+        ));
+    }
+    if !force && (!page.children.is_empty() || !page.drafts.is_empty()) {
+        return Err(Error::InvalidArgument {
+            key: "error.page.delete.hasChildren",
+            message: "The page has subpages and cannot be deleted".into(),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    std::fs::remove_dir_all(&page.dir).map_err(io_error)?;
+    if let Some(parent) = page.dir.parent() {
+        let _ = crate::store::sync_dir(parent);
+        remove_if_empty_drafts(parent);
+    }
+    if page.status == Status::Listed && snap.blueprints.page(&page.template).num == "default" {
+        let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
+            .into_iter()
+            .map(|c| (c, snap.pages[c].dir.clone()))
+            .collect();
+        renumber(snap, page.parent, &rest)?;
+    }
+    Ok(())
+}
+
+/// Updates the site's fields (PATCH `site`).
+pub fn update_site(ctx: &Ctx<'_>, input: &Map<String, Value>) -> Result<()> {
+    let snap = ctx.snap;
+    if !can(snap, ctx.actor, Target::Site, "update") {
+        return Err(forbidden(
+            "error.site.update.permission",
+            "You are not allowed to update the site".into(),
+        ));
+    }
+    refuse_privileged(input)?;
+    let bp = snap.blueprints.site();
+    let content = merge(snap, &bp.fields, &snap.site.content, input);
+    validate(&bp.fields, &content)?;
+    write_content(&snap.content_dir.join("site.txt"), &content)
+}
+
+/// Changes the site title (PATCH `site/title`).
+pub fn change_site_title(ctx: &Ctx<'_>, title: &str) -> Result<()> {
+    let snap = ctx.snap;
+    if !can(snap, ctx.actor, Target::Site, "changeTitle") {
+        return Err(forbidden(
+            "error.site.changeTitle.permission",
+            "You are not allowed to change the title of the site".into(),
+        ));
+    }
+    if title.trim().is_empty() {
+        return Err(Error::InvalidArgument {
+            key: "error.site.changeTitle.empty",
+            message: "The title must not be empty".into(),
+            details: Value::Array(Vec::new()),
+        });
+    }
+    let mut content = snap.site.content.clone();
+    content.insert("title".into(), title.to_string());
+    write_content(&snap.content_dir.join("site.txt"), &content)
+}
+
+/// Content versions (`changes/save|publish|discard|unlock`) of a page.
+pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) -> Result<()> {
+    let snap = ctx.snap;
+    let page = &snap.pages[p];
+    let key = match op {
+        "save" => "error.version.save.permission",
+        "publish" => "error.version.publish.permission",
+        "discard" => "error.version.discard.permission",
+        "unlock" => "error.version.unlock.permission",
+        _ => return Err(Error::no_route(op, "POST")),
+    };
+    if !can(snap, ctx.actor, Target::Page(p), "update") {
+        return Err(forbidden(
+            key,
+            "You are not allowed to edit this version".into(),
+        ));
+    }
+    let changes_dir = page.dir.join("_changes");
+    let changes_file = changes_dir.join(format!("{}.txt", page.template));
+    let _ = std::fs::remove_file(page.dir.join(".lock"));
+    match op {
+        "save" | "publish" => {
+            refuse_privileged(input)?;
+            let bp = snap.blueprints.page(&page.template);
+            let base = match std::fs::read_to_string(&changes_file) {
+                Ok(t) => {
+                    let mut c = txt::decode(&t);
+                    c.shift_remove("lock");
+                    c
+                }
+                Err(_) => page.content.clone(),
+            };
+            let content = merge(snap, &bp.fields, &base, input);
+            if op == "save" {
+                if content == page.content {
+                    let _ = std::fs::remove_dir_all(&changes_dir);
+                    return Ok(());
+                }
+                let mut with_lock = content;
+                if let Actor::User(u) = ctx.actor {
+                    with_lock.insert("lock".into(), snap.users[*u].id.clone());
+                }
+                write_content(&changes_file, &with_lock)
+            } else {
+                if !page.is_draft() {
+                    validate(&bp.fields, &content)?;
+                }
+                write_content(&content_path(snap, p), &content)?;
+                let _ = std::fs::remove_dir_all(&changes_dir);
+                Ok(())
+            }
+        }
+        "discard" => {
+            let _ = std::fs::remove_dir_all(&changes_dir);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
