@@ -2,12 +2,26 @@
 //! PHP array), `.htpasswd` (a `$2y$` bcrypt hash) and `user.txt`, so real Kirby reads what
 //! Folio writes. Used by the `folio user` CLI (acting as the site owner) and the users API.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::format::php_array::{self, Key, Value};
+use crate::format::txt;
+use crate::model::Content;
 use crate::snapshot::Snapshot;
-use crate::store::write_atomic;
+use crate::store::{sync_dir, write_atomic};
 use crate::{Error, password};
+
+/// The Panel UI languages a user may pick (Kirby's translation codes).
+pub const PANEL_LANGUAGES: &[&str] = &[
+    "bg", "bs", "ca", "cs", "da", "de", "el", "en", "eo", "es_419", "es_ES", "fa", "fi", "fr",
+    "hu", "id", "is_IS", "it", "ja", "ko", "lt", "nb", "nl", "pl", "pt_BR", "pt_PT", "ro", "ru",
+    "sk", "sr@latin", "sv_SE", "tr", "uk", "zh_TW",
+];
+
+/// Ids that can never name an account.
+pub const RESERVED_IDS: &[&str] = &["account", "kirby", "nobody"];
 
 /// A new account.
 #[derive(Debug, Clone)]
@@ -50,19 +64,55 @@ pub fn check_email(email: &str) -> Result<String, Error> {
     }
 }
 
-/// Checks a new password: 8 to 1000 characters.
+/// Checks a new password: 8 to 1000 characters (Kirby's `validPassword`).
 pub fn check_password(pw: &str) -> Result<(), Error> {
     let n = pw.chars().count();
-    if (8..=1000).contains(&n) {
-        Ok(())
-    } else {
+    if n < 8 {
         Err(Error::InvalidArgument {
             key: "error.user.password.invalid",
             message: "Please enter a valid password. Passwords must be at least 8 characters long."
                 .into(),
             details: serde_json::Value::Array(Vec::new()),
         })
+    } else if n > 1000 {
+        Err(Error::InvalidArgument {
+            key: "error.user.password.excessive",
+            message:
+                "Please enter a valid password. Passwords must not be longer than 1000 characters."
+                    .into(),
+            details: serde_json::Value::Array(Vec::new()),
+        })
+    } else {
+        Ok(())
     }
+}
+
+/// Checks a Panel language code (Kirby's `validLanguage`).
+pub fn check_language(code: &str) -> Result<(), Error> {
+    if PANEL_LANGUAGES.contains(&code) {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            key: "error.user.language.invalid",
+            message: "Please enter a valid language".into(),
+            details: serde_json::Value::Array(Vec::new()),
+        })
+    }
+}
+
+/// Whether `id` may name a new account folder: `^[a-z0-9_-]+$` (any case), not reserved.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !RESERVED_IDS.contains(&id.to_ascii_lowercase().as_str())
+}
+
+/// Whether no account (loaded or not) uses `id` yet.
+pub fn id_is_free(root: &Path, snap: &Snapshot, id: &str) -> bool {
+    !snap.users.iter().any(|u| u.id.eq_ignore_ascii_case(id))
+        && !accounts_dir(root).join(id).exists()
 }
 
 fn accounts_dir(root: &Path) -> PathBuf {
@@ -91,6 +141,85 @@ fn index_php(email: &str, language: &str, name: Option<&str>, role: &str) -> Str
     ]))
 }
 
+/// Everything a new account folder holds (already validated by the caller).
+#[derive(Debug, Clone)]
+pub struct AccountFiles<'a> {
+    /// Folder name (see [`valid_id`]).
+    pub id: &'a str,
+    /// E-mail address, already lowercased.
+    pub email: &'a str,
+    /// Panel language.
+    pub language: &'a str,
+    /// Display name (`NULL` when `None`).
+    pub name: Option<&'a str>,
+    /// The role name stored in `index.php`.
+    pub role: &'a str,
+    /// A `$2y$` hash for `.htpasswd`; `None` writes an empty file (no password).
+    pub password_hash: Option<&'a str>,
+    /// The fields of `user.txt`.
+    pub content: &'a Content,
+}
+
+/// Writes a new account folder: `.htpasswd`, `user.txt`, then `index.php` (an account
+/// without it is not loaded, so a crash leaves no half user). The folder must not exist;
+/// on failure it is removed again.
+pub fn write_new(root: &Path, a: &AccountFiles<'_>) -> Result<(), Error> {
+    if !valid_id(a.id) {
+        return Err(Error::invalid_argument(format!(
+            "\"{}\" is not a valid user id",
+            a.id
+        )));
+    }
+    let io = |e: std::io::Error| Error::internal(format!("writing the account: {e}"));
+    let parent = accounts_dir(root);
+    std::fs::create_dir_all(&parent).map_err(io)?;
+    let dir = parent.join(a.id);
+    std::fs::create_dir(&dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Duplicate {
+                key: "error.duplicate",
+                message: "A user with this id exists".into(),
+            }
+        } else {
+            io(e)
+        }
+    })?;
+    let result = (|| {
+        write_atomic(
+            &dir.join(".htpasswd"),
+            a.password_hash.unwrap_or("").as_bytes(),
+        )?;
+        let text = txt::encode(
+            a.content
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+        );
+        write_atomic(&dir.join("user.txt"), text.as_bytes())?;
+        let php = index_php(a.email, a.language, a.name, a.role);
+        write_atomic(&dir.join("index.php"), php.as_bytes())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(io(e));
+    }
+    Ok(())
+}
+
+/// Rewrites `user.txt` with the given fields.
+pub fn write_content(root: &Path, id: &str, content: &Content) -> Result<(), Error> {
+    let path = account_file(root, id, "user.txt")?;
+    let text = txt::encode(content.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))));
+    write_atomic(&path, text.as_bytes()).map_err(|e| Error::internal(e.to_string()))
+}
+
+/// A file inside an existing account folder (the id must be a plain folder name).
+fn account_file(root: &Path, id: &str, name: &str) -> Result<PathBuf, Error> {
+    if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
+        return Err(Error::user_not_found(id));
+    }
+    Ok(accounts_dir(root).join(id).join(name))
+}
+
 /// Creates an account; returns its id. Bcrypt runs here: call from a blocking context.
 pub fn create(root: &Path, snap: &Snapshot, input: &NewAccount) -> Result<String, Error> {
     let email = check_email(&input.email)?;
@@ -113,45 +242,91 @@ pub fn create(root: &Path, snap: &Snapshot, input: &NewAccount) -> Result<String
     check_password(&input.password)?;
     let hash = password::hash(&input.password).map_err(|e| Error::internal(e.to_string()))?;
     let mut id = new_id();
-    while accounts_dir(root).join(&id).exists() {
+    while !id_is_free(root, snap, &id) {
         id = new_id();
     }
-    let dir = accounts_dir(root).join(&id);
-    let io = |e: std::io::Error| Error::internal(format!("writing the account: {e}"));
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    write_atomic(&dir.join(".htpasswd"), hash.as_bytes()).map_err(io)?;
-    write_atomic(&dir.join("user.txt"), b"").map_err(io)?;
-    // index.php last: an account without it is not loaded, so a crash leaves no half user.
-    let php = index_php(&email, &input.language, input.name.as_deref(), &input.role);
-    write_atomic(&dir.join("index.php"), php.as_bytes()).map_err(io)?;
+    write_new(
+        root,
+        &AccountFiles {
+            id: &id,
+            email: &email,
+            language: &input.language,
+            name: input.name.as_deref(),
+            role: &input.role,
+            password_hash: Some(&hash),
+            content: &Content::new(),
+        },
+    )?;
     Ok(id)
 }
 
 /// Replaces an account's password (rewrites `.htpasswd`, which also logs out its sessions).
+/// Bcrypt runs here and the call can wait up to a second (see [`write_password_hash`]):
+/// call from a blocking context.
 pub fn set_password(root: &Path, id: &str, new_password: &str) -> Result<(), Error> {
     check_password(new_password)?;
     let hash = password::hash(new_password).map_err(|e| Error::internal(e.to_string()))?;
-    let path = accounts_dir(root).join(id).join(".htpasswd");
-    // Keep a second line of other secrets (e.g. TOTP), as Kirby does.
+    write_password_hash(root, id, &hash)
+}
+
+/// Writes a new password hash to `.htpasswd`, keeping a second line of other secrets (e.g.
+/// TOTP) as Kirby does.
+///
+/// The file's mtime is the password timestamp: sessions that logged in before it are logged
+/// out (AUTH.md §2.3), comparing whole seconds with `login < mtime`. A session that logged
+/// in during the current second must lose too, so the mtime is set to the *next* second,
+/// and the call returns only once the clock has reached it: every login after this call
+/// gets a timestamp that is not older than the file.
+pub fn write_password_hash(root: &Path, id: &str, hash: &str) -> Result<(), Error> {
+    let path = account_file(root, id, ".htpasswd")?;
     let rest = std::fs::read_to_string(&path)
         .ok()
         .and_then(|s| s.split_once('\n').map(|(_, r)| r.to_string()));
     let body = match rest {
         Some(r) if !r.trim().is_empty() => format!("{hash}\n{r}"),
-        _ => hash,
+        _ => hash.to_string(),
     };
-    write_atomic(&path, body.as_bytes()).map_err(|e| Error::internal(e.to_string()))
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    let stamp = UNIX_EPOCH + Duration::from_secs(now.as_secs() + 1);
+    write_with_mtime(&path, body.as_bytes(), stamp).map_err(|e| Error::internal(e.to_string()))?;
+    if let Ok(wait) = stamp.duration_since(SystemTime::now()) {
+        std::thread::sleep(wait);
+    }
+    Ok(())
+}
+
+/// Like [`write_atomic`], with the file's mtime set before it is renamed into place.
+fn write_with_mtime(path: &Path, bytes: &[u8], mtime: SystemTime) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-folio-")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().set_modified(mtime)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(dir)
 }
 
 /// Changes the value of one key of `index.php`, keeping the others (and unknown keys).
 pub fn set_field(root: &Path, id: &str, key: &str, value: Option<&str>) -> Result<(), Error> {
-    let path = accounts_dir(root).join(id).join("index.php");
+    set_fields(root, id, &[(key, value)])
+}
+
+/// Changes several keys of `index.php` in one rewrite; existing keys keep their position,
+/// new ones are appended, unknown keys are kept.
+pub fn set_fields(root: &Path, id: &str, fields: &[(&str, Option<&str>)]) -> Result<(), Error> {
+    let path = account_file(root, id, "index.php")?;
     let src = std::fs::read_to_string(&path).map_err(|e| Error::internal(e.to_string()))?;
     let mut v = php_array::parse_file(&src).map_err(|e| Error::internal(e.to_string()))?;
-    v.insert(
-        key,
-        value.map(|s| Value::Str(s.into())).unwrap_or(Value::Null),
-    );
+    for (key, value) in fields {
+        v.insert(
+            *key,
+            value.map(|s| Value::Str(s.into())).unwrap_or(Value::Null),
+        );
+    }
     write_atomic(&path, php_array::write_file(&v).as_bytes())
         .map_err(|e| Error::internal(e.to_string()))
 }
@@ -182,6 +357,59 @@ mod tests {
             id.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         );
+    }
+
+    #[test]
+    fn kirby_rules() {
+        let e = check_password(&"x".repeat(1001)).unwrap_err();
+        assert_eq!(e.key(), Some("error.user.password.excessive"));
+        assert!(check_password(&"x".repeat(1000)).is_ok());
+        assert!(check_language("de").is_ok());
+        assert!(check_language("sr@latin").is_ok());
+        assert_eq!(
+            check_language("xx").unwrap_err().key(),
+            Some("error.user.language.invalid")
+        );
+        assert!(valid_id("writer01"));
+        assert!(valid_id("Wr_it-er"));
+        for bad in [
+            "", "a b", "../x", "a/b", ".x", "kirby", "Account", "nobody", "é",
+        ] {
+            assert!(!valid_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn password_hash_keeps_other_secrets_and_moves_the_timestamp() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("site/accounts/u1");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(".htpasswd"), "$2y$10$old\n{\"totp\":\"ABC\"}").unwrap();
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        write_password_hash(d.path(), "u1", "$2y$10$new").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join(".htpasswd")).unwrap(),
+            "$2y$10$new\n{\"totp\":\"ABC\"}"
+        );
+        let mtime = std::fs::metadata(dir.join(".htpasswd"))
+            .unwrap()
+            .modified()
+            .unwrap()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(mtime > before);
+        assert!(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+                >= mtime
+        );
+        assert!(write_password_hash(d.path(), "../u1", "x").is_err());
     }
 
     #[test]

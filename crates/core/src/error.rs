@@ -33,6 +33,9 @@ pub enum Error {
     /// `Kirby\Exception\ErrorPageException` (404), e.g. pagination past the end.
     #[error("{message}")]
     ErrorPage { key: &'static str, message: String },
+    /// A conditional write (`If-Match`) whose precondition no longer holds: 412.
+    #[error("{message}")]
+    Precondition { key: &'static str, message: String },
     /// A backing service (session or trial store) is down: 503, fail closed.
     #[error("{message}")]
     Unavailable { key: &'static str, message: String },
@@ -62,6 +65,7 @@ impl Error {
             Error::InvalidArgument { .. } | Error::Duplicate { .. } | Error::Logic { .. } => 400,
             Error::Unexpected { code, .. } => *code,
             Error::Unavailable { .. } => 503,
+            Error::Precondition { .. } => 412,
         }
     }
 
@@ -75,7 +79,8 @@ impl Error {
             | Error::Duplicate { key, .. }
             | Error::Logic { key, .. }
             | Error::ErrorPage { key, .. }
-            | Error::Unavailable { key, .. } => Some(key),
+            | Error::Unavailable { key, .. }
+            | Error::Precondition { key, .. } => Some(key),
             Error::NullResult | Error::Unexpected { .. } => None,
         }
     }
@@ -91,7 +96,7 @@ impl Error {
             Error::Logic { .. } => "Kirby\\Exception\\LogicException",
             Error::ErrorPage { .. } => "Kirby\\Exception\\ErrorPageException",
             Error::NullResult => "",
-            Error::Unavailable { .. } => "Kirby\\Exception\\Exception",
+            Error::Unavailable { .. } | Error::Precondition { .. } => "Kirby\\Exception\\Exception",
             Error::Unexpected { exception, .. } => exception,
         }
     }

@@ -256,3 +256,17 @@ impl Role {
         }
     }
 }
+
+/// A version tag of some content: a short hash of its fields, used as the HTTP `ETag` of a
+/// model and checked by `If-Match` on writes.
+pub fn content_etag(content: &Content) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (k, v) in content {
+        h.update((k.len() as u64).to_le_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_le_bytes());
+        h.update(v.as_bytes());
+    }
+    format!("\"{}\"", &hex::encode(h.finalize())[..20])
+}

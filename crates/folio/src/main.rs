@@ -108,6 +108,32 @@ pub fn snapshot_options(config: &config::Config) -> SnapshotOptions {
     }
 }
 
+/// Deletes `.tmp-folio-*` files (writes interrupted by a crash) under content/ and site/.
+fn remove_stray_temp_files(root: &Path) -> usize {
+    fn walk(dir: &Path, n: &mut usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                walk(&e.path(), n);
+            } else if ft.is_file()
+                && name.starts_with(".tmp-folio-")
+                && std::fs::remove_file(e.path()).is_ok()
+            {
+                *n += 1;
+            }
+        }
+    }
+    let mut n = 0;
+    walk(&root.join("content"), &mut n);
+    walk(&root.join("site"), &mut n);
+    n
+}
+
 fn serve(
     root: Option<PathBuf>,
     listen: &str,
@@ -120,6 +146,10 @@ fn serve(
         tracing::warn!("{w}");
     }
     let options = snapshot_options(&config);
+    let stray = remove_stray_temp_files(&root);
+    if stray > 0 {
+        tracing::warn!("removed {stray} temporary files left by an interrupted write");
+    }
     let snapshot = Snapshot::build(&root, options.clone())
         .with_context(|| format!("reading {}", root.display()))?;
     for w in &snapshot.warnings {

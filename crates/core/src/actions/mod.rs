@@ -5,6 +5,7 @@
 //! text, merging and validating content, and writing content files.
 
 pub mod page;
+pub mod user;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value, json};

@@ -58,6 +58,9 @@ pub enum H {
     UserRoles,
     Roles,
     Role,
+    Languages,
+    Language,
+    LanguageWrite,
     // ---- writes: pages and site (write_pages.rs)
     SiteUpdate,
     SiteTitle,
@@ -169,6 +172,16 @@ const ROUTES: &[(&[&str], &str, H, bool)] = &[
     (&["GET"], "account/files/(:any)", H::File, true),
     (&["GET"], "roles", H::Roles, true),
     (&["GET"], "roles/(:any)", H::Role, true),
+    // Only registered when the `languages` option is on (see `dispatch`).
+    (&["GET"], "languages", H::Languages, true),
+    (&["POST"], "languages", H::LanguageWrite, true),
+    (&["GET"], "languages/(:any)", H::Language, true),
+    (
+        &["PATCH", "DELETE"],
+        "languages/(:any)",
+        H::LanguageWrite,
+        true,
+    ),
     // Writes: site and pages.
     (&["PATCH"], "site", H::SiteUpdate, true),
     (&["PATCH"], "site/title", H::SiteTitle, true),
@@ -288,6 +301,7 @@ pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -
     let Some(m) = (!path.is_empty())
         .then(|| match_route(&req.method, path))
         .flatten()
+        .filter(|m| m.root != "languages" || app.config.truthy("languages"))
     else {
         return error_reply(app, &Error::no_route(path, req.method.as_str()), None);
     };

@@ -5,7 +5,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use folio_core::model::{FileParent, PageIdx, UserIdx};
+use folio_core::model::{FileParent, PageIdx, UserIdx, content_etag};
 use folio_core::permissions::{Actor, Target, can};
 use folio_core::snapshot::UuidTarget;
 use folio_core::{Error, Snapshot, search};
@@ -95,7 +95,8 @@ pub async fn handle(
             .ok_or(Error::NullResult),
         H::Site => {
             site_access(&v)?;
-            Ok(Reply::model(v.site(&model_plan())))
+            Ok(Reply::model(v.site(&model_plan()))
+                .with_header("etag", content_etag(&snap.site.content)))
         }
         H::SiteChildren | H::PageChildren => {
             let (children, drafts) = match m.handler {
@@ -196,7 +197,8 @@ pub async fn handle(
         }
         H::Page => {
             let p = find_page(&v, &m.params[0])?;
-            Ok(Reply::model(v.page(p, &model_plan())))
+            Ok(Reply::model(v.page(p, &model_plan()))
+                .with_header("etag", content_etag(&snap.pages[p].content)))
         }
         H::PageBlueprint => {
             let p = find_page(&v, &m.params[0])?;
@@ -239,7 +241,10 @@ pub async fn handle(
                 .file(parent, &name)
                 .filter(|f| can(snap, actor, Target::File(f.parent, &f.filename), "access"))
                 .ok_or_else(|| Error::file_not_found(&name))?;
-            Ok(Reply::model(v.file(f, &model_plan())))
+            Ok(
+                Reply::model(v.file(f, &model_plan()))
+                    .with_header("etag", content_etag(&f.content)),
+            )
         }
         H::Users | H::UsersSearch => {
             let mut list: Vec<UserIdx> = v
@@ -280,7 +285,8 @@ pub async fn handle(
         }
         H::User => {
             let u = find_user(&v, m)?;
-            Ok(Reply::model(v.user(u, &model_plan())))
+            Ok(Reply::model(v.user(u, &model_plan()))
+                .with_header("etag", content_etag(&snap.users[u].content)))
         }
         H::UserAvatar => {
             let u = find_user(&v, m)?;
@@ -329,6 +335,30 @@ pub async fn handle(
                 return Err(Error::role_not_found(name));
             }
             Ok(Reply::model(v.role(name, &model_plan())))
+        }
+        H::Languages => collection(req, Vec::new()),
+        H::Language => Err(Error::NullResult),
+        H::LanguageWrite => {
+            // GHSA-jm9m-rqr3-wfmh: the languages permissions are checked for every write.
+            let (action, verb) = match req.method.as_str() {
+                "POST" => ("create", "create"),
+                "PATCH" => ("update", "update"),
+                _ => ("delete", "delete"),
+            };
+            if !snap.role_of(actor).permissions.get("languages", action) {
+                return Err(Error::Permission {
+                    key: match action {
+                        "create" => "error.language.create.permission",
+                        "update" => "error.language.update.permission",
+                        _ => "error.language.delete.permission",
+                    },
+                    message: format!("You are not allowed to {verb} a language"),
+                });
+            }
+            Err(Error::Logic {
+                key: "error.language.unsupported",
+                message: "Folio does not support multi-language content yet".into(),
+            })
         }
         _ => Err(Error::internal("route handled elsewhere")),
     }

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use folio_core::actions::{Ctx, page};
+use folio_core::model::content_etag;
 use folio_core::permissions::Actor;
 use folio_core::{Error, Snapshot};
 
@@ -55,6 +56,7 @@ pub async fn handle(
     let who = ActorKey::of(actor, snap);
     let handler = m.handler;
     let op = m.params.last().cloned().unwrap_or_default();
+    let if_match = req.header("if-match").map(str::to_string);
     let (new_id, new_snap) = app
         .write(move |s: &Snapshot| {
             // Resolve again on the latest snapshot: another write may have run since.
@@ -63,6 +65,19 @@ pub async fn handle(
                 None => None,
             };
             let actor = who.resolve(s);
+            // Optimistic concurrency (beyond Kirby): a stale `If-Match` changes nothing.
+            if let Some(expect) = &if_match {
+                let current = match p {
+                    Some(p) => content_etag(&s.pages[p].content),
+                    None => content_etag(&s.site.content),
+                };
+                if expect.trim() != "*" && !expect.split(',').any(|e| e.trim().trim_start_matches("W/") == current) {
+                    return Err(Error::Precondition {
+                        key: "error.precondition",
+                        message: "The content was changed since you loaded it (If-Match does not match)".into(),
+                    });
+                }
+            }
             let ctx = Ctx { snap: s, actor: &actor };
             let id_of = |p: Option<usize>| p.map(|p| s.pages[p].id.clone());
             match handler {
@@ -121,7 +136,8 @@ pub async fn handle(
         base: &base,
     };
     match m.handler {
-        H::SiteUpdate | H::SiteTitle => Ok(Reply::model(v.site(&Plan::Default))),
+        H::SiteUpdate | H::SiteTitle => Ok(Reply::model(v.site(&Plan::Default))
+            .with_header("etag", content_etag(&new_snap.site.content))),
         H::PageDelete => Ok(Reply::ok()),
         H::Changes => Ok(Reply::json(
             axum::http::StatusCode::OK,
@@ -132,7 +148,8 @@ pub async fn handle(
             let p = new_snap
                 .page_by_id(&id)
                 .ok_or_else(|| Error::page_not_found(&id))?;
-            Ok(Reply::model(v.page(p, &Plan::Default)))
+            Ok(Reply::model(v.page(p, &Plan::Default))
+                .with_header("etag", content_etag(&new_snap.pages[p].content)))
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Reply {
     pub body: Value,
     /// A non-JSON body with its content type.
     pub raw: Option<(&'static str, Vec<u8>)>,
+    /// Extra headers (e.g. `ETag`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -31,6 +33,7 @@ impl Reply {
             status,
             body,
             raw: None,
+            headers: Vec::new(),
         }
     }
 
@@ -56,7 +59,14 @@ impl Reply {
             status,
             body: Value::Null,
             raw: Some((ctype, body)),
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// The plain 404 for URLs outside the API (site rendering comes later).
@@ -130,6 +140,9 @@ pub fn finish(app: &App, reply: Reply, cookies: Vec<String>, had_credentials: bo
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    for (name, value) in &reply.headers {
+        h.insert(*name, hv(value));
+    }
     let private = had_credentials || !cookies.is_empty();
     for c in cookies {
         h.append(header::SET_COOKIE, hv(&c));

@@ -292,7 +292,9 @@ fn verify_record(raw: &str, expiry: i64, id: &str, key: &str) -> Option<Session>
 
 fn write_atomic(dir: &std::path::Path, name: &str, body: &str) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-folio-")
+        .tempfile_in(dir)?;
     tmp.write_all(body.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.persist(dir.join(name)).map_err(|e| e.error)?;

@@ -8,6 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a server may take to start accepting connections.
@@ -78,14 +79,17 @@ pub fn tree_hash(dir: &Path) -> u64 {
     h.finish()
 }
 
-/// A running `folio serve` on a private copy of the fixture site; killed on drop.
+/// A running `folio serve` on a private copy of the fixture site (or on a given root, see
+/// [`Server::start_on`]); killed on drop.
 pub struct Server {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
-    /// The temporary Kirby root it serves (a copy of the fixture).
+    /// The Kirby root it serves (for [`Server::start`], a private copy of the fixture).
     pub root: PathBuf,
     log: PathBuf,
+    /// The client configuration when the server speaks HTTPS ([`Server::start_tls`]).
+    tls: Option<Arc<rustls::ClientConfig>>,
     _dir: tempfile::TempDir,
 }
 
@@ -95,6 +99,39 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root");
         copy_tree(&fixture_root(), &root);
+        Server::launch(dir, root, sets, None)
+    }
+
+    /// Starts a server on an existing Kirby root (not copied, not deleted on drop), e.g. a
+    /// [`Site`] that several servers share.
+    pub fn start_on(root: &Path, sets: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Server::launch(dir, root.to_path_buf(), sets, None)
+    }
+
+    /// Starts an HTTPS server (`--tls-cert`/`--tls-key` with a fresh self-signed
+    /// certificate for `127.0.0.1`) on an existing root; [`Server::send`] then speaks TLS.
+    pub fn start_tls(root: &Path, sets: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = TestCert::generate();
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, &cert.cert_pem).expect("write cert.pem");
+        std::fs::write(&key_path, &cert.key_pem).expect("write key.pem");
+        let tls = TlsFiles {
+            cert: cert_path,
+            key: key_path,
+            client: cert.client_config(),
+        };
+        Server::launch(dir, root.to_path_buf(), sets, Some(tls))
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        root: PathBuf,
+        sets: &[&str],
+        tls: Option<TlsFiles>,
+    ) -> Server {
         let log = dir.path().join("server.log");
         let mut last_error = String::new();
         // The free port is found by binding port 0 and releasing it; another process could
@@ -116,6 +153,12 @@ impl Server {
             for s in sets {
                 cmd.arg("--set").arg(s);
             }
+            if let Some(t) = &tls {
+                cmd.arg("--tls-cert")
+                    .arg(&t.cert)
+                    .arg("--tls-key")
+                    .arg(&t.key);
+            }
             let mut child = cmd.spawn().expect("spawn the folio binary");
             match wait_until_ready(&mut child, addr) {
                 Ok(()) => {
@@ -124,6 +167,7 @@ impl Server {
                         addr,
                         root,
                         log,
+                        tls: tls.map(|t| t.client),
                         _dir: dir,
                     };
                 }
@@ -155,9 +199,12 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Sends one request (see [`Request`]).
+    /// Sends one request (see [`Request`]), over TLS for a [`Server::start_tls`] server.
     pub fn send(&self, req: &Request) -> Response {
-        req.send(self.addr)
+        match &self.tls {
+            Some(config) => req.send_tls(self.addr, config.clone()),
+            None => req.send(self.addr),
+        }
     }
 
     /// A bare GET.
@@ -171,6 +218,233 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A private copy of the fixture site that outlives single servers (several servers can
+/// serve it at once, see [`Server::start_on`]); deleted on drop.
+pub struct Site {
+    /// The Kirby root.
+    pub root: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// Copies the fixture into a fresh temporary folder.
+    pub fn new() -> Site {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        copy_tree(&fixture_root(), &root);
+        Site { root, _dir: dir }
+    }
+}
+
+struct TlsFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    client: Arc<rustls::ClientConfig>,
+}
+
+/// A self-signed certificate for `127.0.0.1` and `localhost` (rcgen), with a client
+/// configuration that trusts exactly this certificate.
+pub struct TestCert {
+    /// The certificate (PEM).
+    pub cert_pem: String,
+    /// Its private key (PEM, PKCS#8).
+    pub key_pem: String,
+    der: rustls::pki_types::CertificateDer<'static>,
+}
+
+impl TestCert {
+    /// A fresh certificate and key.
+    pub fn generate() -> TestCert {
+        let ck = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_string(),
+            "localhost".to_string(),
+        ])
+        .expect("generate a self-signed certificate");
+        TestCert {
+            cert_pem: ck.cert.pem(),
+            key_pem: ck.signing_key.serialize_pem(),
+            der: ck.cert.der().clone(),
+        }
+    }
+
+    /// A rustls client (ring provider) whose only root is this certificate.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(self.der.clone())
+            .expect("the test certificate is a valid root");
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        Arc::new(config)
+    }
+}
+
+/// A private `redis-server` on a free loopback port (no persistence); killed on drop.
+///
+/// A missing `redis-server` is a test failure with a clear message, not a skip: CI installs
+/// it. `FOLIO_TEST_REDIS_SERVER` may name another binary.
+pub struct Redis {
+    child: Option<Child>,
+    /// The port it listens on (kept across [`Redis::restart`]).
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Redis {
+    /// Starts a fresh, empty Redis.
+    pub fn start() -> Redis {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            match spawn_redis(port, dir.path()) {
+                Ok(child) => {
+                    return Redis {
+                        child: Some(child),
+                        port,
+                        dir,
+                    };
+                }
+                Err(e) => last_error = e,
+            }
+        }
+        panic!("redis-server did not start: {last_error}");
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// Kills the server (all data is lost: there is no persistence).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Stops the server if it runs, then starts an empty one on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match spawn_redis(self.port, self.dir.path()) {
+                Ok(child) => {
+                    self.child = Some(child);
+                    return;
+                }
+                Err(e) if Instant::now() > deadline => {
+                    panic!("redis-server did not restart on port {}: {e}", self.port)
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn redis_binary() -> PathBuf {
+    std::env::var_os("FOLIO_TEST_REDIS_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("redis-server"))
+}
+
+/// Spawns `redis-server` on `port` and waits for `PING` → `+PONG`.
+fn spawn_redis(port: u16, dir: &Path) -> Result<Child, String> {
+    let bin = redis_binary();
+    let log = dir.join(format!("redis-{port}.log"));
+    let spawned = Command::new(&bin)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--bind")
+        .arg("127.0.0.1")
+        .arg("--save")
+        .arg("")
+        .arg("--appendonly")
+        .arg("no")
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(
+            std::fs::File::create(&log).expect("redis log file"),
+        ))
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
+            "`{}` was not found: the Redis session-store tests need a local redis-server \
+             (install the `redis-server` package, as CI does, or point \
+             FOLIO_TEST_REDIS_SERVER at the binary)",
+            bin.display()
+        ),
+        Err(e) => panic!("cannot run `{}`: {e}", bin.display()),
+    };
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "redis-server exited with {status}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ));
+        }
+        if redis_ping(addr) {
+            return Ok(child);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "redis-server did not answer PING on {addr}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn redis_ping(addr: SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    if s.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
+}
+
+/// Runs the `folio` binary with `args` (e.g. `user add ...`), `stdin` piped in (so it is
+/// not a terminal), and returns its exit status and output.
+pub fn folio_cli(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .args(args)
+        .env("FOLIO_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the folio binary");
+    if let Some(mut input) = child.stdin.take() {
+        // The command may exit before reading (validation errors): ignore a broken pipe.
+        let _ = input.write_all(stdin.as_bytes());
+    }
+    child.wait_with_output().expect("wait for folio")
 }
 
 fn free_port() -> u16 {
@@ -260,6 +534,23 @@ impl Request {
         let mut stream = TcpStream::connect(addr).expect("connect to folio");
         stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
         stream.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        self.exchange(&mut stream, addr)
+    }
+
+    /// Like [`Request::send`], over TLS with the given client configuration (the server
+    /// name is the IP address).
+    pub fn send_tls(&self, addr: SocketAddr, config: Arc<rustls::ClientConfig>) -> Response {
+        let tcp = TcpStream::connect(addr).expect("connect to folio");
+        tcp.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        tcp.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        let name = rustls::pki_types::ServerName::try_from(addr.ip().to_string())
+            .expect("an IP address is a valid server name");
+        let conn = rustls::ClientConnection::new(config, name).expect("TLS client connection");
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        self.exchange(&mut stream, addr)
+    }
+
+    fn exchange<S: Read + Write>(&self, stream: &mut S, addr: SocketAddr) -> Response {
         let bytes = self.to_bytes(&addr.to_string());
         // A server may answer (and close) before reading a large body; keep what it said.
         let write_result = stream.write_all(&bytes).and_then(|()| stream.flush());
@@ -270,8 +561,17 @@ impl Request {
                 Ok(0) => break,
                 Ok(n) => raw.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                // A reset after (part of) the response arrived ends the exchange.
-                Err(e) if !raw.is_empty() && e.kind() == ErrorKind::ConnectionReset => break,
+                // A reset after (part of) the response arrived ends the exchange; so does a
+                // TLS peer closing without close_notify.
+                Err(e)
+                    if !raw.is_empty()
+                        && matches!(
+                            e.kind(),
+                            ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof
+                        ) =>
+                {
+                    break;
+                }
                 Err(e) => panic!(
                     "{} {}: reading the response failed: {e} (write: {write_result:?})",
                     self.method,
