@@ -35,9 +35,13 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
             }
             for events in rx {
                 let Ok(events) = events else { continue };
-                // Our own bookkeeping files do not change the site.
+                // Only changes count (reading files while building a snapshot emits access
+                // events), and our own bookkeeping files do not change the site.
                 let relevant = events.iter().any(|e| {
-                    e.paths.iter().any(|p| {
+                    !matches!(
+                        e.kind,
+                        notify::EventKind::Access(_) | notify::EventKind::Other
+                    ) && e.paths.iter().any(|p| {
                         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
                         !name.starts_with(".logins") && !name.starts_with(".tmp")
                     })

@@ -145,7 +145,7 @@ pub fn create(
     refuse_privileged(&content_in)?;
     let template = match as_text(body_str(input, "template")) {
         t if t.trim().is_empty() => "default".to_string(),
-        t => txt::slug(&t, 255).replace('-', "-"),
+        t => txt::slug(&t, 255),
     };
     if template.is_empty() {
         return Err(Error::invalid_argument("Invalid template"));

@@ -4,6 +4,8 @@
 
 pub mod auth;
 pub mod client;
+pub mod media;
+pub mod multipart;
 pub mod request;
 pub mod response;
 pub mod session;
@@ -166,6 +168,9 @@ async fn handle(
         peer,
         https,
     };
+    if let Some(resp) = media::serve(&app, &req).await {
+        return resp;
+    }
     let mut sess = auth::SessionCtx::load(&app, &req).await;
     let prefix = format!("/{}/", app.api_slug);
     let reply = if let Some(rest) = req.path.strip_prefix(&prefix) {
