@@ -74,6 +74,15 @@ pub struct Snapshot {
     uuid_index: HashMap<String, UuidTarget>,
     /// Problems found while reading (reported at start-up, never fatal).
     pub warnings: Vec<String>,
+    /// A number unique to this snapshot (increasing), for cache keys.
+    pub version: u64,
+}
+
+static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A fresh snapshot version number.
+pub fn next_version() -> u64 {
+    VERSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// What a UUID points at.
@@ -104,6 +113,7 @@ impl Snapshot {
             options,
             page_index: HashMap::new(),
             uuid_index: HashMap::new(),
+            version: next_version(),
         };
         let listing = snap.read_dir(&content_dir)?;
         snap.site.content = read_content(&content_dir.join("site.txt"));
@@ -433,7 +443,12 @@ impl Snapshot {
                 }
                 list.extend(s.templates.iter().cloned());
             }
-            for field in bp.fields.iter().filter(|f| f.kind == "files") {
+            // Textarea fields accept uploads too (with `default` unless they say otherwise).
+            for field in bp
+                .fields
+                .iter()
+                .filter(|f| f.kind == "files" || f.kind == "textarea")
+            {
                 let t = match field.props.get("uploads") {
                     Some(serde_json::Value::String(t)) => Some(t.clone()),
                     Some(serde_json::Value::Object(o)) => o.get("template").and_then(scalar_string),
@@ -552,7 +567,8 @@ fn read_file(dir: &Path, name: &str, parent: FileParent, parent_id: &str) -> std
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
     let mime = media::sniff_mime(&head, &ext);
-    let dimensions = if mime.starts_with("image/") {
+    // Kirby measures only files that are images by extension.
+    let dimensions = if mime.starts_with("image/") && media::file_type(&ext) == Some("image") {
         media::dimensions(&head)
     } else {
         None

@@ -44,6 +44,7 @@ fn defaults() -> Vec<(&'static str, Value)> {
         ("folio.maxBodySize", json!(16 * 1024 * 1024)),
         ("folio.trustedProxies", json!([])),
         ("session.store", json!("file")),
+        ("folio.responseCache", json!(20_000)),
     ]
 }
 

@@ -4,6 +4,7 @@
 mod api;
 mod config;
 mod http;
+mod site;
 mod time;
 mod user_cli;
 mod watch;
@@ -203,14 +204,13 @@ fn serve(
                     http::session::Backend::Files(root.join("site").join("sessions")),
                     lifetimes,
                 ),
-                http::trials::TrialStore::File {
-                    path: root.join("site").join("accounts").join(".logins"),
-                    lock: std::sync::Mutex::new(()),
-                },
+                http::trials::TrialStore::file(root.join("site").join("accounts").join(".logins")),
             )
         } else {
             bail!("session.store must be `file` or a redis:// URL, got `{store}`");
         };
+        let response_cache = config.int("folio.responseCache", 20_000).max(0) as usize;
+        let templates = site::Templates::load(&root, &config);
         let app = Arc::new(http::App {
             api_slug: config.string("api.slug").unwrap_or_else(|| "api".into()),
             debug: config.is_true("debug"),
@@ -224,6 +224,8 @@ fn serve(
             root: root.clone(),
             snapshot_options: options.clone(),
             writer: tokio::sync::Mutex::new(()),
+            responses: http::cache::ResponseCache::new(response_cache),
+            templates,
         });
         watch::spawn(app.clone(), root.clone(), options);
         let listener = tokio::net::TcpListener::bind(listen)

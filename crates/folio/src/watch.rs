@@ -25,8 +25,13 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
                     return;
                 }
             };
-            for dir in ["content", "site/accounts", "site/blueprints"] {
-                let path = root.join(dir);
+            // Templates and snippets are watched too: a change there recompiles the templates.
+            let template_dirs = crate::site::Templates::folders(&root);
+            let dirs = ["content", "site/accounts", "site/blueprints"]
+                .iter()
+                .map(|d| root.join(d))
+                .chain(template_dirs.iter().cloned());
+            for path in dirs {
                 if path.is_dir()
                     && let Err(e) = debouncer.watch(&path, RecursiveMode::Recursive)
                 {
@@ -37,16 +42,28 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
                 let Ok(events) = events else { continue };
                 // Only changes count (reading files while building a snapshot emits access
                 // events), and our own bookkeeping files do not change the site.
-                let relevant = events.iter().any(|e| {
-                    !matches!(
-                        e.kind,
-                        notify::EventKind::Access(_) | notify::EventKind::Other
-                    ) && e.paths.iter().any(|p| {
+                let changed: Vec<&std::path::PathBuf> = events
+                    .iter()
+                    .filter(|e| {
+                        !matches!(
+                            e.kind,
+                            notify::EventKind::Access(_) | notify::EventKind::Other
+                        )
+                    })
+                    .flat_map(|e| e.paths.iter())
+                    .filter(|p| {
                         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
                         !name.starts_with(".logins") && !name.starts_with(".tmp")
                     })
-                });
-                if !relevant {
+                    .collect();
+                let (templates, site): (Vec<_>, Vec<_>) = changed
+                    .into_iter()
+                    .partition(|p| template_dirs.iter().any(|d| p.starts_with(d)));
+                if !templates.is_empty() {
+                    app.templates.reload();
+                    tracing::info!("templates changed on disk: recompiled");
+                }
+                if site.is_empty() {
                     continue;
                 }
                 match Snapshot::build(&root, options.clone()) {

@@ -32,14 +32,15 @@ fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
-/// Every page id, file and user the admin can see (the whole site).
-fn inventory(
-    server: &Server,
-) -> (
+/// (id, title, uuid) of each page; (id, uuid) of each file; (id, email) of each user.
+type Inventory = (
     Vec<(String, String, String)>,
     Vec<(String, String)>,
     Vec<(String, String)>,
-) {
+);
+
+/// Every page id, file and user the admin can see (the whole site).
+fn inventory(server: &Server) -> Inventory {
     let admin = basic(ROLES[0].0, ROLES[0].1);
     let (_, body) = get(
         server,

@@ -314,6 +314,31 @@ pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -
     } else {
         Actor::Nobody
     };
+    // Reads are answered from the response cache when the same user asked the same thing
+    // of the same snapshot before.
+    let cache_key = (req.method == Method::GET
+        && !matches!(m.handler, H::System | H::Translations | H::Translation))
+    .then(|| match &actor {
+        Actor::User(u) => Some(crate::http::cache::Key {
+            version: snap.version,
+            who: snap.users[*u].id.clone(),
+            base: resources::base_url(app, req),
+            target: format!("{}?{}", req.path, req.raw_query),
+        }),
+        _ => None,
+    })
+    .flatten();
+    if let Some(key) = &cache_key
+        && let Some(hit) = app.responses.get(key)
+    {
+        let mut r = Reply::raw(
+            axum::http::StatusCode::from_u16(hit.status).unwrap_or(axum::http::StatusCode::OK),
+            "application/json; charset=UTF-8",
+            hit.body,
+        );
+        r.headers = hit.headers;
+        return r;
+    }
     let result = match m.handler {
         H::SiteUpdate
         | H::SiteTitle
@@ -345,6 +370,20 @@ pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -
         _ => resources::handle(app, req, sess, &snap, &actor, &m).await,
     };
     match result {
+        Ok(r) if cache_key.is_some() && r.raw.is_none() => {
+            let body = bytes::Bytes::from(serde_json::to_vec(&r.body).unwrap_or_default());
+            let entry = crate::http::cache::Entry {
+                status: r.status.as_u16(),
+                body: body.clone(),
+                headers: r.headers.clone(),
+            };
+            if let Some(key) = cache_key {
+                app.responses.put(key, entry);
+            }
+            let mut out = Reply::raw(r.status, "application/json; charset=UTF-8", body);
+            out.headers = r.headers;
+            out
+        }
         Ok(r) => r,
         Err(e) => error_reply(app, &e, Some(&m.pattern)),
     }

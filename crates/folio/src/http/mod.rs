@@ -3,6 +3,7 @@
 //! finishes every response the same way (session cookie, cache headers, content type).
 
 pub mod auth;
+pub mod cache;
 pub mod client;
 pub mod media;
 pub mod multipart;
@@ -53,6 +54,10 @@ pub struct App {
     pub snapshot_options: folio_core::SnapshotOptions,
     /// One writer at a time per site; readers never take it.
     pub writer: tokio::sync::Mutex<()>,
+    /// Serialized answers of API reads.
+    pub responses: cache::ResponseCache,
+    /// The site's compiled templates (`site/templates`, `site/snippets`).
+    pub templates: crate::site::Templates,
 }
 
 impl App {
@@ -130,11 +135,8 @@ async fn handle(
         method = m;
     }
     let path = parts.uri.path().to_string();
-    let query = parts
-        .uri
-        .query()
-        .map(request::parse_query)
-        .unwrap_or_default();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let query = request::parse_query(&raw_query);
     let has_creds =
         parts.headers.contains_key("authorization") || parts.headers.contains_key("cookie");
     let body = match axum::body::to_bytes(body, app.max_body).await {
@@ -163,12 +165,17 @@ async fn handle(
         method,
         path,
         query,
+        raw_query,
         headers: parts.headers,
         body,
         peer,
         https,
     };
     if let Some(resp) = media::serve(&app, &req).await {
+        return resp;
+    }
+    // Site rendering (issue 7): static files from `<root>/assets/`, before any session work.
+    if let Some(resp) = crate::site::assets::serve(&app, &req).await {
         return resp;
     }
     let mut sess = auth::SessionCtx::load(&app, &req).await;
@@ -178,7 +185,11 @@ async fn handle(
     } else if let Some(r) = custom_route(&app, &req, &mut sess) {
         r
     } else {
-        Reply::not_found_page()
+        // Site rendering (issue 7): pages through `site/templates`, the error page for
+        // unknown URLs. The session is lent to the template (`csrf()` may create it).
+        let (reply, back) = crate::site::respond(&app, &req, sess);
+        sess = back;
+        reply
     };
     let cookies = sess.finish(&app).await;
     if let Some(n) = app

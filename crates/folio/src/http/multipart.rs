@@ -15,13 +15,9 @@ const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// One uploaded file.
 #[derive(Debug, Clone)]
 pub struct FilePart {
-    /// The form field name.
-    pub field: String,
     /// The client's file name, reduced to its base name like PHP does (may be empty when
     /// the form's file input was left empty).
     pub filename: String,
-    /// The part's `Content-Type`, if any (never trusted; the bytes are sniffed).
-    pub content_type: Option<String>,
     /// The file's bytes.
     pub data: Bytes,
 }
@@ -33,6 +29,8 @@ pub struct Form {
     pub fields: IndexMap<String, String>,
     /// Files by field name (last part wins, at the first part's position).
     pub files: IndexMap<String, FilePart>,
+    /// How many file parts were left out because their name is a PHP array (`name[]`).
+    pub array_files: usize,
 }
 
 impl Form {
@@ -94,16 +92,23 @@ pub fn parse(content_type: &str, body: &Bytes) -> Form {
         else {
             continue;
         };
+        if name.ends_with("[]") && params.iter().any(|(k, _)| k == "filename") {
+            form.array_files += 1;
+            continue;
+        }
         if name.is_empty() || name.ends_with("[]") {
             continue;
         }
         match params.iter().find(|(k, _)| k == "filename") {
             Some((_, filename)) => {
-                let base = filename.rsplit(['/', '\\']).next().unwrap_or("").to_string();
+                let base = filename
+                    .rsplit(['/', '\\'])
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                // The part's own Content-Type is never trusted: the bytes are sniffed.
                 let file = FilePart {
-                    field: name.clone(),
                     filename: base,
-                    content_type: part.header("content-type").map(str::to_string),
                     data: part.data,
                 };
                 form.files.insert(name, file);
@@ -344,9 +349,9 @@ mod tests {
         assert_eq!(f.field("TEMPLATE"), Some("image"));
         let names: Vec<_> = f.files.keys().cloned().collect();
         assert_eq!(names, ["file1", "file2"]);
+        assert_eq!(f.array_files, 1);
         assert_eq!(f.files["file1"].filename, "a b.md");
         assert_eq!(&f.files["file1"].data[..], b"A\r\n--XyZa\r\nx");
-        assert_eq!(f.files["file1"].content_type.as_deref(), Some("text/markdown"));
         assert_eq!(f.files["file2"].filename, "b\"q.md");
     }
 

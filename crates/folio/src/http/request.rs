@@ -17,6 +17,8 @@ pub struct Req {
     pub path: String,
     /// Decoded query pairs in order.
     pub query: Vec<(String, String)>,
+    /// The raw query string (empty when there is none).
+    pub raw_query: String,
     /// Request headers.
     pub headers: HeaderMap,
     /// The raw body.

@@ -21,7 +21,7 @@ pub struct Reply {
     /// JSON body (ignored when `raw` is set).
     pub body: Value,
     /// A non-JSON body with its content type.
-    pub raw: Option<(&'static str, Vec<u8>)>,
+    pub raw: Option<(&'static str, bytes::Bytes)>,
     /// Extra headers (e.g. `ETag`).
     pub headers: Vec<(&'static str, String)>,
 }
@@ -54,11 +54,11 @@ impl Reply {
     }
 
     /// A body with another content type.
-    pub fn raw(status: StatusCode, ctype: &'static str, body: Vec<u8>) -> Self {
+    pub fn raw(status: StatusCode, ctype: &'static str, body: impl Into<bytes::Bytes>) -> Self {
         Reply {
             status,
             body: Value::Null,
-            raw: Some((ctype, body)),
+            raw: Some((ctype, body.into())),
             headers: Vec::new(),
         }
     }
@@ -133,7 +133,7 @@ pub fn finish(app: &App, reply: Reply, cookies: Vec<String>, had_credentials: bo
         Some((ctype, bytes)) => (ctype, bytes),
         None => (
             "application/json; charset=UTF-8",
-            serde_json::to_vec(&reply.body).unwrap_or_default(),
+            bytes::Bytes::from(serde_json::to_vec(&reply.body).unwrap_or_default()),
         ),
     };
     let mut resp = Response::new(Body::from(bytes));

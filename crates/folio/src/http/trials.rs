@@ -24,8 +24,8 @@ pub enum TrialStore {
     File {
         /// The `.logins` path.
         path: PathBuf,
-        /// Serialises read-modify-write cycles inside this process.
-        lock: Mutex<()>,
+        /// The counters, loaded once and kept in memory; every change is written back.
+        state: Mutex<Map<String, Value>>,
     },
     /// Redis keys `folio:logins:ip:<hash>` / `folio:logins:email:<email>` with expiry.
     Redis(redis::aio::ConnectionManager),
@@ -41,6 +41,15 @@ pub struct Limits {
 }
 
 impl TrialStore {
+    /// The file store, loading any existing `.logins`.
+    pub fn file(path: PathBuf) -> Self {
+        let state = read_file(&path, i64::MAX / 4);
+        TrialStore::File {
+            path,
+            state: Mutex::new(state),
+        }
+    }
+
     /// Whether this IP (or the e-mail of an existing account) is blocked.
     pub async fn is_blocked(
         &self,
@@ -50,9 +59,11 @@ impl TrialStore {
     ) -> Result<bool, Unavailable> {
         let hash = ip_hash(ip);
         match self {
-            TrialStore::File { path, lock } => {
-                let _g = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let data = read_file(path, limits.timeout);
+            TrialStore::File { path, state } => {
+                let mut data = state.lock().unwrap_or_else(|e| e.into_inner());
+                if prune(&mut data, limits.timeout) {
+                    let _ = write_file(path, &data);
+                }
                 let count = |kind: &str, key: &str| {
                     data.get(kind)
                         .and_then(|m| m.get(key))
@@ -88,9 +99,9 @@ impl TrialStore {
     ) -> Result<(), Unavailable> {
         let hash = ip_hash(ip);
         match self {
-            TrialStore::File { path, lock } => {
-                let _g = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let mut data = read_file(path, limits.timeout);
+            TrialStore::File { path, state } => {
+                let mut data = state.lock().unwrap_or_else(|e| e.into_inner());
+                prune(&mut data, limits.timeout);
                 let t = now();
                 let mut bump = |kind: &str, key: &str| {
                     let m = data
@@ -130,8 +141,7 @@ impl TrialStore {
     }
 }
 
-/// Reads `.logins`, dropping expired entries (and rewriting or deleting the file if that
-/// changed it).
+/// Reads `.logins` (Kirby's format), dropping entries older than `timeout`.
 fn read_file(path: &PathBuf, timeout: i64) -> Map<String, Value> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Map::new();
@@ -139,6 +149,12 @@ fn read_file(path: &PathBuf, timeout: i64) -> Map<String, Value> {
     let Ok(Value::Object(mut data)) = serde_json::from_str::<Value>(&text) else {
         return Map::new();
     };
+    prune(&mut data, timeout);
+    data
+}
+
+/// Drops expired entries; true when something was dropped.
+fn prune(data: &mut Map<String, Value>, timeout: i64) -> bool {
     let cutoff = now() - timeout;
     let mut changed = false;
     for kind in ["by-ip", "by-email"] {
@@ -152,10 +168,7 @@ fn read_file(path: &PathBuf, timeout: i64) -> Map<String, Value> {
             changed |= m.len() != before;
         }
     }
-    if changed {
-        let _ = write_file(path, &data);
-    }
-    data
+    changed
 }
 
 fn write_file(path: &PathBuf, data: &Map<String, Value>) -> std::io::Result<()> {
@@ -186,10 +199,7 @@ mod tests {
     async fn counts_block_and_expire() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".logins");
-        let store = TrialStore::File {
-            path: path.clone(),
-            lock: Mutex::new(()),
-        };
+        let store = TrialStore::file(path.clone());
         let limits = Limits {
             trials: 3,
             timeout: 3600,

@@ -1,0 +1,334 @@
+//! Site rendering, as Kirby does it: a URL names a page by id (`/` is the home page), the
+//! page is rendered with `site/templates/<template>.html` (or `default.html`), snippets
+//! come from `site/snippets/`, and an unknown URL renders the `error` page with status 404.
+//! Drafts (and pages below drafts) are 404 unless a logged-in user who may preview them asks.
+//! Templates are minijinja with HTML autoescaping; they are compiled once and recompiled when
+//! the watcher sees a change (see `watch.rs`), never read from disk per request.
+
+pub mod assets;
+mod date;
+mod filters;
+mod markdown;
+mod objects;
+
+use arc_swap::ArcSwap;
+use axum::http::StatusCode;
+use minijinja::value::Value;
+use minijinja::{Environment, UndefinedBehavior};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use folio_core::Snapshot;
+use folio_core::model::PageIdx;
+use folio_core::permissions::{Actor, Target, can};
+
+use crate::config::Config;
+use crate::http::auth::SessionCtx;
+use crate::http::request::{Req, decode_path_segment};
+use crate::http::response::Reply;
+use crate::http::{App, AppState};
+use markdown::MdOptions;
+use objects::{Cx, KirbyObj, PageObj, PagesObj, SiteObj};
+
+const HTML: &str = "text/html; charset=UTF-8";
+
+/// The compiled templates of a site.
+pub struct Compiled {
+    env: Environment<'static>,
+    /// Names of the page templates (`site/templates/<name>.html`, top level).
+    pages: HashSet<String>,
+    /// Templates that failed to compile: name → error.
+    broken: HashMap<String, String>,
+}
+
+impl Compiled {
+    /// Whether the site has any page template at all (a site without templates, like an
+    /// API-only install, keeps the plain 404 for every non-API URL).
+    pub fn has_templates(&self) -> bool {
+        !self.pages.is_empty() || !self.broken.is_empty()
+    }
+}
+
+/// The template cache: compiled at start-up and again after changes on disk.
+pub struct Templates {
+    root: PathBuf,
+    opts: MdOptions,
+    current: ArcSwap<Compiled>,
+}
+
+impl Templates {
+    /// Compiles the templates of a site.
+    pub fn load(root: &Path, config: &Config) -> Templates {
+        let opts = MdOptions {
+            allow_html: config.is_true("folio.markdownHtml"),
+        };
+        let compiled = compile(root, opts);
+        Templates {
+            root: root.to_path_buf(),
+            opts,
+            current: ArcSwap::from_pointee(compiled),
+        }
+    }
+
+    /// Recompiles everything (called by the watcher after a change in the template folders).
+    pub fn reload(&self) {
+        self.current.store(Arc::new(compile(&self.root, self.opts)));
+    }
+
+    /// The current compiled templates.
+    pub fn current(&self) -> Arc<Compiled> {
+        self.current.load_full()
+    }
+
+    /// The folders to watch for changes.
+    pub fn folders(root: &Path) -> [PathBuf; 2] {
+        [
+            root.join("site").join("templates"),
+            root.join("site").join("snippets"),
+        ]
+    }
+}
+
+/// Every `.html` file below `dir` as (relative name with `/`, path). Hidden entries are
+/// skipped; symlinks are followed only when they stay inside the site root.
+fn html_files(root: &Path, dir: &Path) -> Vec<(String, PathBuf)> {
+    fn walk(root: &Path, base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = e.path();
+            let Ok(real) = std::fs::canonicalize(&path) else {
+                continue;
+            };
+            if !real.starts_with(root) {
+                tracing::warn!(
+                    "template {} points outside the site: skipped",
+                    path.display()
+                );
+                continue;
+            }
+            if real.is_dir() {
+                walk(root, base, &path, out);
+            } else if name.ends_with(".html")
+                && let Ok(rel) = path.strip_prefix(base)
+            {
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push((rel, path));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    walk(&root, dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn compile(root: &Path, opts: MdOptions) -> Compiled {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Chainable);
+    // Rendering runs on the server's worker threads: keep recursion well inside their stack.
+    env.set_recursion_limit(100);
+    filters::register(&mut env, opts);
+    let mut pages = HashSet::new();
+    let mut broken = HashMap::new();
+    let [templates, snippets] = Templates::folders(root);
+    for (folder, prefix) in [(templates, ""), (snippets, "snippets/")] {
+        for (rel, path) in html_files(root, &folder) {
+            let name = format!("{prefix}{rel}");
+            let source = match std::fs::read_to_string(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("template {name}: {e}");
+                    broken.insert(name, e.to_string());
+                    continue;
+                }
+            };
+            if prefix.is_empty() && !rel.contains('/') {
+                pages.insert(rel.trim_end_matches(".html").to_string());
+            }
+            if let Err(e) = env.add_template_owned(name.clone(), source) {
+                tracing::warn!("template {name}: {e}");
+                broken.insert(name, e.to_string());
+            }
+        }
+    }
+    Compiled { env, pages, broken }
+}
+
+/// The page a URL path names (raw path; segments are percent-decoded).
+fn page_for_path(snap: &Snapshot, raw: &str) -> Option<PageIdx> {
+    let trimmed = raw.trim_matches('/');
+    if trimmed.is_empty() {
+        return snap.page_by_id(&snap.options.home);
+    }
+    let segs: Vec<String> = trimmed.split('/').map(decode_path_segment).collect();
+    if segs.iter().any(|s| s.is_empty() || s.contains('/')) {
+        return None;
+    }
+    snap.page_by_id(&segs.join("/"))
+}
+
+/// Whether a logged-in user may see a draft: Panel access, and `access` + `preview` on it.
+fn may_preview(snap: &Snapshot, user: Option<usize>, p: PageIdx) -> bool {
+    let Some(u) = user else { return false };
+    let actor = Actor::User(u);
+    snap.role_of(&actor).permissions.get("access", "panel")
+        && can(snap, &actor, Target::Page(p), "access")
+        && can(snap, &actor, Target::Page(p), "preview")
+}
+
+/// The template for a page: its own, else `default`.
+fn template_for(compiled: &Compiled, snap: &Snapshot, p: PageIdx) -> Option<String> {
+    let t = &snap.pages[p].template;
+    if compiled.pages.contains(t) {
+        Some(format!("{t}.html"))
+    } else if compiled.pages.contains("default") {
+        Some("default.html".into())
+    } else {
+        None
+    }
+}
+
+fn server_error(app: &App, detail: &str) -> Reply {
+    let mut body = String::from(
+        "<!doctype html><title>Error</title><h1>Internal Server Error</h1><p>The page could not be rendered.</p>",
+    );
+    if app.debug {
+        body.push_str("<pre>");
+        body.push_str(
+            &detail
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;"),
+        );
+        body.push_str("</pre>");
+    }
+    Reply::raw(StatusCode::INTERNAL_SERVER_ERROR, HTML, body.into_bytes())
+}
+
+fn html_reply(status: StatusCode, body: String) -> Reply {
+    Reply::raw(status, HTML, body.into_bytes())
+        .with_header("x-content-type-options", "nosniff".into())
+        .with_header("x-frame-options", "SAMEORIGIN".into())
+}
+
+/// Renders one page; the session is lent to the template for `csrf()` and handed back.
+fn render(
+    app: &AppState,
+    compiled: &Compiled,
+    cx: &Arc<Cx>,
+    p: PageIdx,
+    template: &str,
+    sess: SessionCtx,
+    user: Option<usize>,
+) -> (Result<String, String>, SessionCtx) {
+    if let Some(e) = compiled.broken.get(template) {
+        return (Err(format!("{template}: {e}")), sess);
+    }
+    let shared = Arc::new(Mutex::new(Some(sess)));
+    let snap = &cx.snap;
+    let user_value = match user {
+        Some(u) => {
+            let user = &snap.users[u];
+            minijinja::context! {
+                id => user.id.as_str(),
+                email => user.email.as_str(),
+                name => user.name.as_deref(),
+                username => user.username(),
+                role => user.role.as_str(),
+            }
+        }
+        None => Value::UNDEFINED,
+    };
+    let kirby = Value::from_object(KirbyObj {
+        app: app.clone(),
+        session: shared.clone(),
+        user: user_value,
+    });
+    let ctx = minijinja::context! {
+        page => PageObj::value(cx, p),
+        site => SiteObj::value(cx),
+        pages => PagesObj::value(cx, snap.site.children.clone()),
+        kirby => kirby,
+    };
+    let result = compiled
+        .env
+        .get_template(template)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| {
+            let mut msg = format!("{e}");
+            let mut src = std::error::Error::source(&e);
+            while let Some(s) = src {
+                msg.push_str(&format!("\ncaused by: {s}"));
+                src = s.source();
+            }
+            msg
+        });
+    let sess = shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .expect("the session is handed back after rendering");
+    (result, sess)
+}
+
+/// Answers a site URL (anything that is not the API, media, assets or a declared route).
+/// Takes the request's session and gives it back, because `csrf()` may create it.
+pub fn respond(app: &AppState, req: &Req, mut sess: SessionCtx) -> (Reply, SessionCtx) {
+    let compiled = app.templates.current();
+    if !compiled.has_templates() {
+        return (Reply::not_found_page(), sess);
+    }
+    if req.method != axum::http::Method::GET && req.method != axum::http::Method::HEAD {
+        let reply = Reply::raw(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=UTF-8",
+            b"Method not allowed".to_vec(),
+        )
+        .with_header("allow", "GET, HEAD".into());
+        return (reply, sess);
+    }
+    let snap = app.snapshot.load_full();
+    let cx = Arc::new(Cx {
+        snap: snap.clone(),
+        base: crate::api::resources::base_url(app, req),
+    });
+    let user = sess.user(&snap);
+    let visible = page_for_path(&snap, &req.path)
+        .filter(|p| cx.is_public(*p) || may_preview(&snap, user, *p));
+    let chosen = visible.and_then(|p| template_for(&compiled, &snap, p).map(|t| (p, t)));
+    // Missing, hidden and template-less pages all get the same answer: the error page.
+    let (p, template, status) = match chosen {
+        Some((p, t)) if snap.is_error(p) => (p, t, StatusCode::NOT_FOUND),
+        Some((p, t)) => (p, t, StatusCode::OK),
+        None => {
+            let error = cx
+                .find_public(&snap.options.error)
+                .and_then(|p| template_for(&compiled, &snap, p).map(|t| (p, t)));
+            match error {
+                Some((p, t)) => (p, t, StatusCode::NOT_FOUND),
+                None => return (Reply::not_found_page(), sess),
+            }
+        }
+    };
+    let (result, sess) = render(app, &compiled, &cx, p, &template, sess, user);
+    match result {
+        Ok(html) => (html_reply(status, html), sess),
+        Err(e) => {
+            tracing::error!("rendering {} with {template}: {e}", snap.pages[p].id);
+            (server_error(app, &e), sess)
+        }
+    }
+}

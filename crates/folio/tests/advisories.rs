@@ -1,0 +1,478 @@
+//! One test per Kirby security advisory Folio must be immune to (issue "Permissions and
+//! roles"). Each starts a real server on a copy of the fixture site, sometimes with extra
+//! roles and accounts made with `folio user add`, and asserts the safe behaviour.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Request, Server, Site};
+
+fn basic(email: &str, pw: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{email}:{pw}"))
+    )
+}
+
+const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
+const CLIENT: (&str, &str) = ("client@example.com", "client-secret-3");
+
+fn call(
+    server: &Server,
+    who: (&str, &str),
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> support::Response {
+    let mut r = Request::new(method, path).header("Authorization", &basic(who.0, who.1));
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    server.send(&r)
+}
+
+/// A site with an extra role (`site/blueprints/users/<name>.yml`) and one account in it.
+fn site_with_role(role: &str, yaml: &str, email: &str, pw: &str) -> Site {
+    let site = Site::new();
+    std::fs::write(
+        site.root.join(format!("site/blueprints/users/{role}.yml")),
+        yaml,
+    )
+    .unwrap();
+    let root = site.root.to_str().unwrap().to_string();
+    let out = support::folio_cli(
+        &["user", "add", email, "--role", role, "--root", &root],
+        &format!("{pw}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "user add: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    site
+}
+
+#[test]
+fn ghsa_r3w8_site_find_hides_inaccessible_pages() {
+    let server = Server::default_config();
+    let memo_uuid = call(
+        &server,
+        ADMIN,
+        "GET",
+        "/api/pages/about+internal-memo?select=uuid",
+        None,
+    )
+    .json()["data"]["uuid"]
+        .clone();
+    let hidden = call(
+        &server,
+        CLIENT,
+        "POST",
+        "/api/site/find?select=id",
+        Some(json!(["about/internal-memo", memo_uuid, "blog"])),
+    );
+    let missing = call(
+        &server,
+        CLIENT,
+        "POST",
+        "/api/site/find?select=id",
+        Some(json!([
+            "about/no-such-page",
+            "page://nonexistent00000",
+            "blog"
+        ])),
+    );
+    assert_eq!(hidden.status, 200);
+    assert_eq!(
+        hidden.json(),
+        missing.json(),
+        "an inaccessible page answers exactly like a missing one"
+    );
+    assert_eq!(hidden.json()["data"], json!([{"id": "blog"}]));
+}
+
+#[test]
+fn ghsa_23q2_children_of_an_inaccessible_parent_leak_nothing() {
+    let server = Server::default_config();
+    for suffix in [
+        "children",
+        "children/search?q=a",
+        "files",
+        "blueprint",
+        "sections/main",
+    ] {
+        let hidden = call(
+            &server,
+            CLIENT,
+            "GET",
+            &format!("/api/pages/about+internal-memo/{suffix}"),
+            None,
+        );
+        let missing = call(
+            &server,
+            CLIENT,
+            "GET",
+            &format!("/api/pages/about+internal-memx/{suffix}"),
+            None,
+        );
+        assert_eq!(hidden.status, 404, "{suffix}");
+        assert_eq!(hidden.status, missing.status, "{suffix}");
+        assert_eq!(hidden.json()["key"], missing.json()["key"], "{suffix}");
+        assert!(
+            !hidden.text().contains("Internal Memo"),
+            "{suffix} leaks the title"
+        );
+    }
+}
+
+#[test]
+fn ghsa_2xw4_drafts_are_404_without_page_access() {
+    let site = site_with_role(
+        "guest",
+        "title: Guest\npermissions:\n  pages:\n    access: false\n",
+        "guest@example.com",
+        "guest-secret-9",
+    );
+    let server = Server::start_on(&site.root, &[]);
+    let guest = ("guest@example.com", "guest-secret-9");
+    let draft = call(
+        &server,
+        guest,
+        "GET",
+        "/api/pages/blog+unfinished-survey",
+        None,
+    );
+    let missing = call(&server, guest, "GET", "/api/pages/blog+no-such-draft", None);
+    assert_eq!(draft.status, 404);
+    assert_eq!(draft.json()["key"], json!("error.page.notFound"));
+    assert_eq!(draft.json()["key"], missing.json()["key"]);
+    let drafts = call(
+        &server,
+        guest,
+        "GET",
+        "/api/pages/blog/children?status=drafts",
+        None,
+    );
+    assert_eq!(
+        drafts.status, 404,
+        "the parent itself is not accessible either"
+    );
+    let all = call(
+        &server,
+        guest,
+        "GET",
+        "/api/site/children?status=all&select=id",
+        None,
+    );
+    assert_eq!(
+        all.json()["data"],
+        json!([]),
+        "no page is listed for a role without pages.access"
+    );
+    assert_eq!(all.json()["pagination"]["total"], json!(0));
+}
+
+#[test]
+fn ghsa_85x2_2h7v_x68m_collections_and_relations_skip_unlistable_pages() {
+    let server = Server::default_config();
+    // Point the home page's highlights at the memo the client may not list.
+    let r = call(
+        &server,
+        ADMIN,
+        "PATCH",
+        "/api/pages/home",
+        Some(json!({"highlights": ["about/internal-memo", "blog/first-light"]})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let admin_view = call(
+        &server,
+        ADMIN,
+        "GET",
+        "/api/pages/home?select=content",
+        None,
+    );
+    assert_eq!(
+        admin_view.json()["data"]["content"]["highlights"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    let client_view = call(
+        &server,
+        CLIENT,
+        "GET",
+        "/api/pages/home?select=content",
+        None,
+    );
+    let highlights = client_view.json()["data"]["content"]["highlights"].clone();
+    assert_eq!(highlights.as_array().map(Vec::len), Some(1), "{highlights}");
+    assert_eq!(highlights[0]["id"], json!("blog/first-light"));
+    assert!(
+        !client_view.text().contains("internal-memo")
+            && !client_view.text().contains("Internal Memo")
+    );
+    // Siblings and search skip it too.
+    let team = call(
+        &server,
+        CLIENT,
+        "GET",
+        "/api/pages/about+team?select=siblings",
+        None,
+    );
+    assert!(!team.text().contains("internal-memo"), "{}", team.text());
+    let search = call(&server, CLIENT, "GET", "/api/site/search?q=memo", None);
+    assert_eq!(search.json()["pagination"]["total"], json!(0));
+}
+
+#[test]
+fn ghsa_jm9m_languages_writes_need_the_languages_permissions() {
+    let site = site_with_role(
+        "nolang",
+        "title: No languages\npermissions:\n  languages: false\n",
+        "nolang@example.com",
+        "nolang-secret-9",
+    );
+    let server = Server::start_on(&site.root, &["languages=true"]);
+    let who = ("nolang@example.com", "nolang-secret-9");
+    let create = call(
+        &server,
+        who,
+        "POST",
+        "/api/languages",
+        Some(json!({"code": "de", "name": "Deutsch"})),
+    );
+    assert_eq!(create.status, 403, "{}", create.text());
+    assert_eq!(
+        create.json()["key"],
+        json!("error.language.create.permission")
+    );
+    for method in ["PATCH", "DELETE"] {
+        let r = call(
+            &server,
+            who,
+            method,
+            "/api/languages/en",
+            Some(json!({"name": "x"})),
+        );
+        assert_eq!(r.status, 403, "{method}: {}", r.text());
+    }
+    assert!(
+        !site.root.join("site/languages").exists(),
+        "nothing was written"
+    );
+    // Without the option the routes do not exist at all (Kirby: unknown route).
+    let plain = Server::default_config();
+    assert_eq!(
+        call(
+            &plain,
+            ADMIN,
+            "POST",
+            "/api/languages",
+            Some(json!({"code": "de"}))
+        )
+        .status,
+        404
+    );
+}
+
+#[test]
+fn ghsa_39cp_avatars_need_the_user_update_permission() {
+    let site = site_with_role(
+        "filer",
+        "title: Filer\npermissions:\n  files: true\n  user:\n    update: false\n",
+        "filer@example.com",
+        "filer-secret-9",
+    );
+    let server = Server::start_on(&site.root, &[]);
+    let png = {
+        // A 1×1 PNG.
+        let hex = "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082";
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>()
+    };
+    let mut body = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"me.png\"\r\nContent-Type: image/png\r\n\r\n".to_vec();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let upload = server.send(
+        &Request::new("POST", "/api/account/avatar")
+            .header(
+                "Authorization",
+                &basic("filer@example.com", "filer-secret-9"),
+            )
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .body(body.clone()),
+    );
+    assert!(
+        upload.status == 403 || upload.status == 400,
+        "files.* alone must not allow an avatar: {} {}",
+        upload.status,
+        upload.text()
+    );
+    assert_eq!(upload.json()["status"], json!("error"));
+    let account_dir = std::fs::read_dir(site.root.join("site/accounts"))
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            std::fs::read_to_string(e.path().join("index.php"))
+                .unwrap_or_default()
+                .contains("filer@example.com")
+        })
+        .unwrap()
+        .path();
+    assert!(
+        !account_dir.join("profile.png").exists(),
+        "no avatar was written"
+    );
+    // The admin may set it.
+    let ok = server.send(
+        &Request::new("POST", "/api/account/avatar")
+            .header("Authorization", &basic(ADMIN.0, ADMIN.1))
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .body(body),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+}
+
+#[test]
+fn ghsa_6gqr_blueprint_injection_on_create_is_refused() {
+    let server = Server::default_config();
+    let r = call(
+        &server,
+        ("editor@example.com", "editor-secret-2"),
+        "POST",
+        "/api/pages/blog/children",
+        Some(
+            json!({"slug": "sneaky", "template": "article", "blueprint": {"options": {"delete": true}}, "content": {"title": "Sneaky"}}),
+        ),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(!server.root.join("content/1_blog/_drafts/sneaky").exists());
+}
+
+#[test]
+fn ghsa_w942_is_draft_false_cannot_bypass_change_status() {
+    let site = site_with_role(
+        "author",
+        "title: Author\npermissions:\n  pages:\n    changeStatus: false\n",
+        "author@example.com",
+        "author-secret-9",
+    );
+    let server = Server::start_on(&site.root, &[]);
+    let who = ("author@example.com", "author-secret-9");
+    let r = call(
+        &server,
+        who,
+        "POST",
+        "/api/pages/blog/children",
+        Some(
+            json!({"slug": "published-directly", "template": "default", "isDraft": false, "content": {"title": "P"}}),
+        ),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.json()["key"], json!("error.page.changeStatus.permission"));
+    assert!(!site.root.join("content/1_blog/published-directly").exists());
+    assert!(
+        !site
+            .root
+            .join("content/1_blog/_drafts/published-directly")
+            .exists()
+    );
+    let ok = call(
+        &server,
+        who,
+        "POST",
+        "/api/pages/blog/children",
+        Some(json!({"slug": "as-draft", "template": "default", "content": {"title": "D"}})),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["data"]["status"], json!("draft"));
+}
+
+#[test]
+fn ghsa_86rh_query_options_never_reach_secrets() {
+    let server = Server::default_config();
+    for path in [
+        "/api/users?select=password,root,id",
+        "/api/users?filterBy=password&sortBy=password&search=$2y",
+        "/api/users/admin001?select=password,secret,root,htpasswd",
+        "/api/pages/blog?select=root,contentFile,dir,id",
+        "/api/site?select=root,title&query[filterBy]=password",
+        "/api/pages/blog/files?select=root,path",
+    ] {
+        let r = call(&server, ADMIN, "GET", path, None);
+        let text = r.text();
+        assert!(!text.contains("$2y$"), "{path} leaks a password hash");
+        assert!(
+            !text.contains(server.root.to_str().unwrap()),
+            "{path} leaks a filesystem root"
+        );
+        assert!(
+            !text.contains("\"root\"") && !text.contains("\"password\""),
+            "{path}: {text}"
+        );
+    }
+}
+
+#[test]
+fn ghsa_rf2p_errors_without_debug_leak_no_paths_or_classes() {
+    let server = Server::default_config();
+    let root = server.root.to_str().unwrap().to_string();
+    let responses = vec![
+        call(&server, ADMIN, "GET", "/api/pages/nope", None),
+        call(
+            &server,
+            ADMIN,
+            "GET",
+            "/api/pages/blog/children?limit=abc",
+            None,
+        ),
+        call(&server, ADMIN, "GET", "/api/nowhere", None),
+        call(
+            &server,
+            ADMIN,
+            "POST",
+            "/api/auth/login",
+            Some(json!({"email": "x", "password": "y"})),
+        ),
+        call(
+            &server,
+            ADMIN,
+            "PATCH",
+            "/api/pages/projects+signal-tower",
+            Some(json!({"year": 999999})),
+        ),
+        server.send(
+            &Request::new("POST", "/api/pages/blog/children")
+                .header("Authorization", &basic(ADMIN.0, ADMIN.1))
+                .header("Content-Type", "application/json")
+                .body("{]".as_bytes().to_vec()),
+        ),
+    ];
+    for r in responses {
+        let text = r.text();
+        assert!(r.status >= 400, "{text}");
+        for needle in [
+            root.as_str(),
+            "/src/",
+            ".rs",
+            "Exception",
+            "panicked",
+            "backtrace",
+            "/tmp/",
+        ] {
+            assert!(
+                !text.contains(needle),
+                "error body contains {needle:?}: {text}"
+            );
+        }
+        for (name, value) in &r.headers {
+            assert!(
+                !value.contains(&root) && !value.contains("Exception"),
+                "header {name} leaks: {value}"
+            );
+        }
+    }
+}
