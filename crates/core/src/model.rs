@@ -82,6 +82,8 @@ pub struct Page {
     pub files: Vec<File>,
     /// Fields of the content file.
     pub content: Content,
+    /// Lowercased `id` and content fields, for search (built with the snapshot).
+    pub search: Vec<(String, String)>,
 }
 
 impl Page {

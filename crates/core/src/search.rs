@@ -48,6 +48,53 @@ pub fn score<'a>(
     if hits { total } else { 0 }
 }
 
+/// Scores one item whose field values are already lowercase (see [`lowercase_fields`]),
+/// with a lowercase query and words. Uses SIMD substring search; allocates only the finders.
+pub fn score_lower<'a>(
+    q: &str,
+    words: &[String],
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    heavy: &[&str],
+) -> u64 {
+    let finder = memchr::memmem::Finder::new(q.as_bytes());
+    let word_finders: Vec<memchr::memmem::Finder<'_>> = words
+        .iter()
+        .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+        .collect();
+    let mut total = 0u64;
+    for (name, v) in fields {
+        if v.is_empty() {
+            continue;
+        }
+        let weight = if heavy.contains(&name) { 64 } else { 1 };
+        let mut s = 0;
+        if v == q {
+            s += 16 * weight;
+        } else if v.starts_with(q) {
+            s += 8 * weight;
+        } else if finder.find(v.as_bytes()).is_some() {
+            s += 2 * weight;
+        }
+        for f in &word_finders {
+            if f.find(v.as_bytes()).is_some() {
+                s += weight;
+            }
+        }
+        total += s;
+    }
+    total
+}
+
+/// Lowercased copies of an item's searchable fields, computed once per snapshot.
+pub fn lowercase_fields<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_lowercase()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +115,20 @@ mod tests {
             0
         );
         assert!(words("a").is_empty());
+        let lower = lowercase_fields([("title", "Harbor Map"), ("text", "x")]);
+        let fields = lower.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        assert_eq!(
+            score_lower("harbor map", &w, fields, &["title"]),
+            s,
+            "both scorers agree"
+        );
+        let lower = lowercase_fields([("title", "Harbor Map"), ("text", "x")]);
+        let s2 = score_lower(
+            "harbor map",
+            &w,
+            lower.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &["title"],
+        );
+        assert_eq!(s2, s, "both scorers agree");
     }
 }

@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use crate::blueprint::{Blueprint, Blueprints, scalar_string};
 use crate::format::{php_array, txt};
@@ -58,8 +58,9 @@ pub struct Snapshot {
     pub content_dir: PathBuf,
     /// The site model.
     pub site: Site,
-    /// Every page (published and drafts), arena-style.
-    pub pages: Vec<Page>,
+    /// Every page (published and drafts), arena-style. Shared, so a snapshot that changes
+    /// one page copies pointers, not pages.
+    pub pages: Vec<Arc<Page>>,
     /// Every account, in folder order.
     pub users: Vec<User>,
     /// Roles by name, sorted by name (`admin` always present).
@@ -69,9 +70,9 @@ pub struct Snapshot {
     /// Options the snapshot was built with.
     pub options: SnapshotOptions,
     /// Lowercase page id → page (published pages win over drafts).
-    page_index: HashMap<String, PageIdx>,
+    page_index: Arc<HashMap<String, PageIdx>>,
     /// `page://…` / `file://…` → model.
-    uuid_index: HashMap<String, UuidTarget>,
+    uuid_index: Arc<HashMap<String, UuidTarget>>,
     /// Problems found while reading (reported at start-up, never fatal).
     pub warnings: Vec<String>,
     /// A number unique to this snapshot (increasing), for cache keys.
@@ -111,8 +112,8 @@ impl Snapshot {
             warnings: blueprints.warnings.clone(),
             blueprints,
             options,
-            page_index: HashMap::new(),
-            uuid_index: HashMap::new(),
+            page_index: Arc::new(HashMap::new()),
+            uuid_index: Arc::new(HashMap::new()),
             version: next_version(),
         };
         let listing = snap.read_dir(&content_dir)?;
@@ -213,7 +214,7 @@ impl Snapshot {
             None => Content::new(),
         };
         let idx = self.pages.len();
-        self.pages.push(Page {
+        self.pages.push(Arc::new(Page {
             id: id.clone(),
             slug,
             num,
@@ -224,11 +225,12 @@ impl Snapshot {
             children: Vec::new(),
             drafts: Vec::new(),
             files: Vec::new(),
+            search: search_fields(&id, &content),
             content,
-        });
+        }));
         let files = self.read_files(dir, &listing, FileParent::Page(idx), &id);
         let (children, drafts) = self.read_children(dir, &listing, Some(idx), &id)?;
-        let page = &mut self.pages[idx];
+        let page = Arc::get_mut(&mut self.pages[idx]).expect("pages are unshared while building");
         page.files = files;
         page.children = children;
         page.drafts = drafts;
@@ -333,8 +335,37 @@ impl Snapshot {
                     .or_insert(UuidTarget::File(f.parent, f.filename.clone()));
             }
         }
-        self.page_index = index;
-        self.uuid_index = uuids;
+        self.page_index = Arc::new(index);
+        self.uuid_index = Arc::new(uuids);
+    }
+
+    /// A new snapshot in which one page's content is re-read from its content file (after a
+    /// write that changed only that file). Everything else is shared with `self`.
+    pub fn with_page_content(&self, p: PageIdx) -> Snapshot {
+        let mut next = self.clone();
+        let mut page = (*self.pages[p]).clone();
+        page.content = read_content(&page.dir.join(format!("{}.txt", page.template)));
+        page.search = search_fields(&page.id, &page.content);
+        next.pages[p] = Arc::new(page);
+        next.version = next_version();
+        next
+    }
+
+    /// A new snapshot in which `site.txt` is re-read.
+    pub fn with_site_content(&self) -> Snapshot {
+        let mut next = self.clone();
+        next.site.content = read_content(&self.content_dir.join("site.txt"));
+        next.version = next_version();
+        next
+    }
+
+    /// The page whose content file is `path`, if any.
+    pub fn page_by_content_file(&self, path: &Path) -> Option<PageIdx> {
+        let dir = path.parent()?;
+        let name = path.file_name()?.to_str()?;
+        self.pages
+            .iter()
+            .position(|p| p.dir == dir && name == format!("{}.txt", p.template))
     }
 
     /// Finds a page by id, ignoring case (published pages before drafts).
@@ -498,6 +529,13 @@ impl Snapshot {
         walk(self, &self.site.drafts, &mut out);
         out
     }
+}
+
+/// The lowercased `id` and content fields of a page, for search.
+fn search_fields(id: &str, content: &Content) -> Vec<(String, String)> {
+    crate::search::lowercase_fields(
+        std::iter::once(("id", id)).chain(content.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    )
 }
 
 /// Splits a folder name into Kirby's `num` and `slug`.

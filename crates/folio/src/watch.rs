@@ -12,6 +12,26 @@ use folio_core::{Snapshot, SnapshotOptions};
 
 use crate::http::App;
 
+/// The snapshot after edits that only changed existing content files (pages or
+/// `site.txt`), re-reading just those files; `None` when anything else changed.
+fn incremental(current: &Snapshot, root: &std::path::Path, paths: &[&PathBuf]) -> Option<Snapshot> {
+    let site_txt = root.join("content").join("site.txt");
+    let mut next: Option<Snapshot> = None;
+    for path in paths {
+        if !path.is_file() {
+            return None; // created or deleted: structure may have changed
+        }
+        let base = next.as_ref().unwrap_or(current);
+        let updated = if **path == site_txt {
+            base.with_site_content()
+        } else {
+            base.with_page_content(base.page_by_content_file(path)?)
+        };
+        next = Some(updated);
+    }
+    next
+}
+
 /// Starts the watcher thread. It lives as long as the process.
 pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
     std::thread::Builder::new()
@@ -66,12 +86,22 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
                 if site.is_empty() {
                     continue;
                 }
-                match Snapshot::build(&root, options.clone()) {
-                    Ok(s) => {
-                        app.snapshot.store(Arc::new(s));
-                        tracing::info!("site changed on disk: snapshot rebuilt");
+                // Publish under the writer lock, so an API write and the watcher never
+                // overwrite each other's snapshot.
+                let _guard = app.writer.blocking_lock();
+                let current = app.snapshot.load_full();
+                match incremental(&current, &root, &site) {
+                    Some(next) => {
+                        app.snapshot.store(Arc::new(next));
+                        tracing::debug!("content files changed on disk: pages re-read");
                     }
-                    Err(e) => tracing::warn!("site changed on disk but could not be read: {e}"),
+                    None => match Snapshot::build(&root, options.clone()) {
+                        Ok(s) => {
+                            app.snapshot.store(Arc::new(s));
+                            tracing::info!("site changed on disk: snapshot rebuilt");
+                        }
+                        Err(e) => tracing::warn!("site changed on disk but could not be read: {e}"),
+                    },
                 }
             }
         })

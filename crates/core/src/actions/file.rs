@@ -967,7 +967,7 @@ fn can_create(ctx: &Ctx<'_>, parent: FileParent, filename: &str, template: Optio
     };
     let files = match parent {
         FileParent::Site => &mut probe.site.files,
-        FileParent::Page(p) => &mut probe.pages[p].files,
+        FileParent::Page(p) => &mut std::sync::Arc::make_mut(&mut probe.pages[p]).files,
         FileParent::User(u) => &mut probe.users[u].files,
     };
     files.retain(|f| f.filename != filename);

@@ -229,8 +229,9 @@ pub fn create(
     })
 }
 
-/// Updates a page's fields (PATCH): merge, validate (not for drafts), write.
-pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<()> {
+/// Updates a page's fields (PATCH): merge, validate (not for drafts), write. Returns true when
+/// the page's folder was renamed too (date-numbered pages renumber after every update).
+pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<bool> {
     let snap = ctx.snap;
     let page = &snap.pages[p];
     if !can(snap, ctx.actor, Target::Page(p), "update") {
@@ -251,9 +252,10 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<(
         if Some(num) != page.num {
             let to = parent_dir(snap, page.parent).join(format!("{num}_{}", page.slug));
             rename(&page.dir, &to)?;
+            return Ok(true);
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// The number a page gets when listed under a non-default `num` mode.

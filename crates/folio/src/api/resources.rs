@@ -431,17 +431,33 @@ fn by_status(status: Option<&str>, children: &[PageIdx], drafts: &[PageIdx]) -> 
 fn pages_collection(v: &V<'_>, req: &Req, list: Vec<PageIdx>) -> Result<Reply, Error> {
     let status = req.query("status");
     let plan = Plan::for_collection(req.query("select"), req.query("view"), "compact");
-    let items = list
+    let mut memo: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    let visible: Vec<PageIdx> = list
         .into_iter()
         .filter(|p| match status {
             Some("listed") => v.snap.pages[*p].num.is_some() && !v.is_draft(*p),
             Some("unlisted") => v.snap.pages[*p].num.is_none() && !v.is_draft(*p),
             _ => true,
         })
-        .filter(|p| can(v.snap, v.actor, Target::Page(*p), "list"))
-        .map(|p| v.page(p, &plan))
+        .filter(|p| {
+            // `list` depends only on the role and the page's blueprint (no built-in rule
+            // touches it), so it is decided once per template.
+            let t = v.snap.pages[*p].template.as_str();
+            *memo
+                .entry(t)
+                .or_insert_with(|| can(v.snap, v.actor, Target::Page(*p), "list"))
+        })
         .collect();
-    collection(req, items)
+    // Paginate first, then render only the requested slice.
+    let (start, end, pagination) = super::paginate(req, visible.len())?;
+    let data: Vec<Value> = visible[start..end]
+        .iter()
+        .map(|p| v.page(*p, &plan))
+        .collect();
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"code": 200, "data": data, "pagination": pagination, "status": "ok", "type": "collection"}),
+    ))
 }
 
 fn search_query(req: &Req) -> String {
@@ -462,14 +478,14 @@ fn search_pages(v: &V<'_>, list: Vec<PageIdx>, q: &str) -> Vec<PageIdx> {
     if q.chars().count() < 2 {
         return Vec::new();
     }
-    let words = search::words(q);
+    let q = q.to_lowercase();
+    let words = search::words(&q);
     let mut scored: Vec<(u64, PageIdx)> = list
         .into_iter()
         .map(|p| {
             let page = &v.snap.pages[p];
-            let fields = std::iter::once(("id", page.id.as_str()))
-                .chain(page.content.iter().map(|(k, x)| (k.as_str(), x.as_str())));
-            (search::score(q, &words, fields, &["title", "id"]), p)
+            let fields = page.search.iter().map(|(k, x)| (k.as_str(), x.as_str()));
+            (search::score_lower(&q, &words, fields, &["title", "id"]), p)
         })
         .filter(|(s, _)| *s > 0)
         .collect();

@@ -543,7 +543,7 @@ fn render(
                 .collect();
             match parent {
                 FileParent::Site => copy.site.files = files,
-                FileParent::Page(p) => copy.pages[p].files = files,
+                FileParent::Page(p) => std::sync::Arc::make_mut(&mut copy.pages[p]).files = files,
                 FileParent::User(u) => copy.users[u].files = files,
             }
             owned = copy;

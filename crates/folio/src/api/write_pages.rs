@@ -12,9 +12,9 @@ use folio_core::{Error, Snapshot};
 use super::resources::{base_url, find_page};
 use super::views::{Plan, V};
 use super::{ActorKey, H, Matched, remap_actor};
-use crate::http::App;
 use crate::http::request::{Req, get_ci};
 use crate::http::response::Reply;
+use crate::http::{App, Effect};
 
 fn body_object(req: &Req) -> Map<String, Value> {
     match req.body() {
@@ -58,7 +58,7 @@ pub async fn handle(
     let op = m.params.last().cloned().unwrap_or_default();
     let if_match = req.header("if-match").map(str::to_string);
     let (new_id, new_snap) = app
-        .write(move |s: &Snapshot| {
+        .write_effect(move |s: &Snapshot| {
             // Resolve again on the latest snapshot: another write may have run since.
             let p = match &old_id {
                 Some(id) => Some(s.page_by_id(id).ok_or_else(|| Error::page_not_found(id))?),
@@ -80,11 +80,19 @@ pub async fn handle(
             }
             let ctx = Ctx { snap: s, actor: &actor };
             let id_of = |p: Option<usize>| p.map(|p| s.pages[p].id.clone());
-            match handler {
+            let content_of = |p: Option<usize>| match p {
+                Some(p) => Effect::PageContent(s.pages[p].id.clone()),
+                None => Effect::Rebuild,
+            };
+            let renamed = std::cell::Cell::new(false);
+            let result = match handler {
                 H::SiteUpdate => page::update_site(&ctx, &body).map(|_| None),
                 H::SiteTitle => page::change_site_title(&ctx, &text(&body, "title")).map(|_| None),
                 H::PageCreate => page::create(&ctx, p, &body).map(Some),
-                H::PageUpdate => page::update(&ctx, p.expect("page route"), &body).map(|_| id_of(p)),
+                H::PageUpdate => page::update(&ctx, p.expect("page route"), &body).map(|moved| {
+                    renamed.set(moved);
+                    id_of(p)
+                }),
                 H::PageDelete => {
                     let force = matches!(get_ci(&Value::Object(body.clone()), "force"), Some(Value::Bool(true)))
                         || matches!(get_ci(&Value::Object(body.clone()), "force"), Some(Value::String(s)) if s == "true" || s == "1");
@@ -126,7 +134,21 @@ pub async fn handle(
                     None => Err(Error::no_route("site/changes", "POST")),
                 },
                 _ => Err(Error::internal("not a page route")),
-            }
+            };
+            // What changed on disk decides how much of the snapshot is re-read.
+            let effect = match handler {
+                H::SiteUpdate | H::SiteTitle => Effect::SiteContent,
+                H::PageTitle => content_of(p),
+                H::PageUpdate => {
+                    if renamed.get() {
+                        Effect::Rebuild
+                    } else {
+                        content_of(p)
+                    }
+                }
+                _ => Effect::Rebuild,
+            };
+            result.map(|id| (id, effect))
         })
         .await?;
     let actor = remap_actor(actor, snap, &new_snap);

@@ -95,6 +95,40 @@ impl App {
         Ok((out, new))
     }
 
+    /// Like [`App::write`], but the action says what it changed, so a write that touched
+    /// one content file republishes by re-reading that file only (not the whole site).
+    pub async fn write_effect<T, F>(&self, f: F) -> Result<(T, Arc<Snapshot>), folio_core::Error>
+    where
+        F: FnOnce(&Snapshot) -> Result<(T, Effect), folio_core::Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _guard = self.writer.lock().await;
+        let snap = self.snapshot.load_full();
+        let root = self.root.clone();
+        let opts = self.snapshot_options.clone();
+        let (out, new) = tokio::task::spawn_blocking(move || {
+            let (out, effect) = f(&snap)?;
+            let new = match effect {
+                Effect::PageContent(id) => match snap.page_by_id(&id) {
+                    Some(p) => snap.with_page_content(p),
+                    None => Snapshot::build(&root, opts).map_err(|e| {
+                        folio_core::Error::internal(format!("re-reading the site: {e}"))
+                    })?,
+                },
+                Effect::SiteContent => snap.with_site_content(),
+                Effect::Rebuild => Snapshot::build(&root, opts).map_err(|e| {
+                    folio_core::Error::internal(format!("re-reading the site: {e}"))
+                })?,
+            };
+            Ok::<_, folio_core::Error>((out, new))
+        })
+        .await
+        .map_err(|e| folio_core::Error::internal(format!("write task failed: {e}")))??;
+        let new = Arc::new(new);
+        self.snapshot.store(new.clone());
+        Ok((out, new))
+    }
+
     /// The client IP of a request (proxy headers only from trusted proxies).
     pub fn client_ip(&self, req: &Req) -> std::net::IpAddr {
         client::client_ip(req.peer.ip(), &req.headers, &self.trusted_proxies)
@@ -103,6 +137,18 @@ impl App {
 
 /// The state handle passed to handlers.
 pub type AppState = Arc<App>;
+
+/// What a write changed on disk, so the snapshot can be updated with as little work as
+/// possible.
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Only the content file of this page (by id).
+    PageContent(String),
+    /// Only `site.txt`.
+    SiteContent,
+    /// Anything else: re-read the whole site.
+    Rebuild,
+}
 
 /// Marker extension: the request arrived over TLS.
 #[derive(Debug, Clone, Copy)]
@@ -206,10 +252,11 @@ async fn handle(
     response::finish(&app, reply, cookies, req.has_credentials())
 }
 
+/// A cheap per-request counter for the 1-in-N session sweep (no syscall per request; the
+/// sweep needs no unpredictability).
 fn random_below(n: u64) -> u64 {
-    let mut b = [0u8; 8];
-    let _ = getrandom::fill(&mut b);
-    u64::from_le_bytes(b) % n
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % n
 }
 
 /// Routes declared in `folio.toml` (`{{ csrf() }}` templates).

@@ -121,6 +121,9 @@ pub struct Unavailable(pub String);
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    /// File backend only: the stored text of recently used sessions, by `expiry.id`, so a
+    /// request does not read its session file. Only this process writes the folder.
+    files_cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
     /// Lifetimes applied to new and renewed sessions.
     pub lifetimes: Lifetimes,
 }
@@ -128,7 +131,11 @@ pub struct Store {
 impl Store {
     /// A store on a backend.
     pub fn new(backend: Backend, lifetimes: Lifetimes) -> Self {
-        Store { backend, lifetimes }
+        Store {
+            backend,
+            lifetimes,
+            files_cache: Default::default(),
+        }
     }
 
     /// A fresh normal session (not yet written).
@@ -158,10 +165,19 @@ impl Store {
         let name = format!("{expiry}.{id}");
         let raw = match &self.backend {
             Backend::Files(dir) => {
-                let path = dir.join(format!("{name}.sess"));
-                match tokio::fs::read_to_string(path).await {
-                    Ok(s) => s,
-                    Err(_) => return Ok(None),
+                let cached = self.cache().get(&name).cloned();
+                match cached {
+                    Some(s) => s,
+                    None => {
+                        let path = dir.join(format!("{name}.sess"));
+                        match tokio::fs::read_to_string(path).await {
+                            Ok(s) => {
+                                self.remember(&name, &s);
+                                s
+                            }
+                            Err(_) => return Ok(None),
+                        }
+                    }
                 }
             }
             Backend::Redis(conn) => {
@@ -187,6 +203,7 @@ impl Store {
         let name = format!("{}.{}", s.record.expiry_time, s.id);
         match &self.backend {
             Backend::Files(dir) => {
+                self.remember(&name, &body);
                 let dir = dir.clone();
                 tokio::task::spawn_blocking(move || {
                     write_atomic(&dir, &format!("{name}.sess"), &body)
@@ -214,6 +231,7 @@ impl Store {
     pub async fn delete(&self, name: &str) -> Result<(), Unavailable> {
         match &self.backend {
             Backend::Files(dir) => {
+                self.cache().remove(name);
                 let _ = tokio::fs::remove_file(dir.join(format!("{name}.sess"))).await;
                 Ok(())
             }
@@ -228,6 +246,18 @@ impl Store {
         }
     }
 
+    fn cache(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.files_cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn remember(&self, name: &str, text: &str) {
+        let mut c = self.cache();
+        if c.len() >= 50_000 {
+            c.clear();
+        }
+        c.insert(name.to_string(), text.to_string());
+    }
+
     /// Deletes every session file whose expiry has passed (Redis expires keys by itself).
     pub fn gc(&self) {
         let Backend::Files(dir) = &self.backend else {
@@ -237,6 +267,12 @@ impl Store {
             return;
         };
         let t = now();
+        self.cache().retain(|name, _| {
+            name.split('.')
+                .next()
+                .and_then(|e| e.parse::<i64>().ok())
+                .is_some_and(|e| e > t)
+        });
         for e in entries.flatten() {
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };

@@ -159,7 +159,7 @@ pub fn format(ts: i64, fmt: &str) -> String {
     let c = civil(ts);
     let mut out = String::new();
     let mut chars = fmt.chars();
-    let h12 = if c.h % 12 == 0 { 12 } else { c.h % 12 };
+    let h12 = if c.h.is_multiple_of(12) { 12 } else { c.h % 12 };
     while let Some(ch) = chars.next() {
         match ch {
             '\\' => {

@@ -4,7 +4,7 @@
 //! method of a field, Kirby style: `page.date.toDate("d.m.Y")`.
 
 use minijinja::value::{Rest, Serde, Value};
-use minijinja::{Environment, Error, ErrorKind, State};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Output, State};
 use std::cell::Cell;
 use std::sync::Arc;
 
@@ -226,13 +226,6 @@ fn absolute(state: &State<'_, '_>, path: &str) -> String {
     format!("{}/{}", base_url(state), path.trim_start_matches('/'))
 }
 
-fn attr_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 thread_local! {
     static SNIPPET_DEPTH: Cell<usize> = const { Cell::new(0) };
 }
@@ -294,8 +287,43 @@ fn csrf(state: &State<'_, '_>) -> Result<String, Error> {
     k.csrf()
 }
 
-/// Registers the filters, functions and the field-method callback.
+/// Escapes text for HTML (`&`, `<`, `>`, `"`, `'`; slashes stay readable in URLs).
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Prints values as PHP templates do: `none` and undefined print nothing, and HTML
+/// templates escape everything that is not marked safe.
+fn formatter(out: &mut Output<'_>, state: &mut State<'_, '_>, value: &Value) -> Result<(), Error> {
+    if value.is_undefined() || value.is_none() {
+        return Ok(());
+    }
+    if matches!(state.auto_escape(), AutoEscape::Html) && !value.is_safe() {
+        let escaped = match value.as_str() {
+            Some(s) => html_escape(s),
+            None => html_escape(&value.to_string()),
+        };
+        return out
+            .write_str(&escaped)
+            .map_err(|_| Error::new(ErrorKind::WriteFailure, "formatting failed"));
+    }
+    minijinja::escape_formatter(out, state, value)
+}
+
+/// Registers the filters, functions, the formatter and the field-method callback.
 pub fn register(env: &mut Environment<'static>, opts: MdOptions) {
+    env.set_formatter(formatter);
     for name in ["kirbytext", "kt"] {
         env.add_filter(name, move |state: &State<'_, '_>, v: &Value| {
             kirbytext(state, v, opts)
@@ -375,7 +403,7 @@ pub fn register(env: &mut Environment<'static>, opts: MdOptions) {
             .map(|u| {
                 format!(
                     "<link rel=\"stylesheet\" href=\"{}\">",
-                    attr_escape(&absolute(state, u))
+                    html_escape(&absolute(state, u))
                 )
             })
             .collect();
@@ -387,7 +415,7 @@ pub fn register(env: &mut Environment<'static>, opts: MdOptions) {
             .map(|u| {
                 format!(
                     "<script src=\"{}\"></script>",
-                    attr_escape(&absolute(state, u))
+                    html_escape(&absolute(state, u))
                 )
             })
             .collect();

@@ -101,8 +101,10 @@ impl Cx {
         } else {
             (FileParent::Site, key.to_string())
         };
+        // Files of drafts only for the (previewed) page being rendered.
         if let FileParent::Page(p) = parent
             && !self.is_public(p)
+            && current != Some(parent)
         {
             return None;
         }
@@ -445,7 +447,7 @@ fn filter_matches(actual: &str, args: &[Value]) -> Result<bool, Error> {
         }
     });
     Ok(match op.as_str() {
-        "==" => values.iter().any(|v| *v == exp),
+        "==" => values.contains(&exp),
         "!=" => values.iter().all(|v| *v != exp),
         "*=" => values.iter().any(|v| v.contains(&exp)),
         "^=" => values.iter().any(|v| v.starts_with(&exp)),
