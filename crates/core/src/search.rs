@@ -48,41 +48,66 @@ pub fn score<'a>(
     if hits { total } else { 0 }
 }
 
-/// Scores one item whose field values are already lowercase (see [`lowercase_fields`]),
-/// with a lowercase query and words. Uses SIMD substring search; allocates only the finders.
+/// A prepared search: the lowercase query and its words, with their substring finders
+/// built once and reused for every item.
+pub struct Query<'q> {
+    q: &'q str,
+    finder: memchr::memmem::Finder<'q>,
+    words: Vec<memchr::memmem::Finder<'q>>,
+}
+
+impl<'q> Query<'q> {
+    /// Prepares a lowercase query and its lowercase words.
+    pub fn new(q: &'q str, words: &'q [String]) -> Self {
+        Query {
+            q,
+            finder: memchr::memmem::Finder::new(q.as_bytes()),
+            words: words
+                .iter()
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
+                .collect(),
+        }
+    }
+
+    /// Scores an item whose field values are already lowercase (see [`lowercase_fields`]).
+    pub fn score<'a>(
+        &self,
+        fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+        heavy: &[&str],
+    ) -> u64 {
+        let mut total = 0u64;
+        for (name, v) in fields {
+            if v.is_empty() {
+                continue;
+            }
+            let weight = if heavy.contains(&name) { 64 } else { 1 };
+            let mut s = 0;
+            if v == self.q {
+                s += 16 * weight;
+            } else if v.starts_with(self.q) {
+                s += 8 * weight;
+            } else if self.finder.find(v.as_bytes()).is_some() {
+                s += 2 * weight;
+            }
+            for f in &self.words {
+                if f.find(v.as_bytes()).is_some() {
+                    s += weight;
+                }
+            }
+            total += s;
+        }
+        total
+    }
+}
+
+/// Scores one item whose field values are already lowercase, with a lowercase query.
 pub fn score_lower<'a>(
     q: &str,
     words: &[String],
     fields: impl IntoIterator<Item = (&'a str, &'a str)>,
     heavy: &[&str],
 ) -> u64 {
-    let finder = memchr::memmem::Finder::new(q.as_bytes());
-    let word_finders: Vec<memchr::memmem::Finder<'_>> = words
-        .iter()
-        .map(|w| memchr::memmem::Finder::new(w.as_bytes()))
-        .collect();
-    let mut total = 0u64;
-    for (name, v) in fields {
-        if v.is_empty() {
-            continue;
-        }
-        let weight = if heavy.contains(&name) { 64 } else { 1 };
-        let mut s = 0;
-        if v == q {
-            s += 16 * weight;
-        } else if v.starts_with(q) {
-            s += 8 * weight;
-        } else if finder.find(v.as_bytes()).is_some() {
-            s += 2 * weight;
-        }
-        for f in &word_finders {
-            if f.find(v.as_bytes()).is_some() {
-                s += weight;
-            }
-        }
-        total += s;
-    }
-    total
+    Query::new(q, words).score(fields, heavy)
 }
 
 /// Lowercased copies of an item's searchable fields, computed once per snapshot.

@@ -77,6 +77,8 @@ pub struct Snapshot {
     pub warnings: Vec<String>,
     /// A number unique to this snapshot (increasing), for cache keys.
     pub version: u64,
+    /// Each page's position in the alphabetical order of page ids (for cheap sorting).
+    pub id_rank: Arc<Vec<u32>>,
 }
 
 static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -115,6 +117,7 @@ impl Snapshot {
             page_index: Arc::new(HashMap::new()),
             uuid_index: Arc::new(HashMap::new()),
             version: next_version(),
+            id_rank: Arc::new(Vec::new()),
         };
         let listing = snap.read_dir(&content_dir)?;
         snap.site.content = read_content(&content_dir.join("site.txt"));
@@ -337,6 +340,13 @@ impl Snapshot {
         }
         self.page_index = Arc::new(index);
         self.uuid_index = Arc::new(uuids);
+        let mut by_id: Vec<PageIdx> = (0..self.pages.len()).collect();
+        by_id.sort_by(|a, b| self.pages[*a].id.cmp(&self.pages[*b].id));
+        let mut rank = vec![0u32; self.pages.len()];
+        for (r, p) in by_id.into_iter().enumerate() {
+            rank[p] = r as u32;
+        }
+        self.id_rank = Arc::new(rank);
     }
 
     /// A new snapshot in which one page's content is re-read from its content file (after a

@@ -43,6 +43,13 @@ enum Command {
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+    /// Measure the raw bcrypt-verify rate of this machine on all cores (for benchmarks).
+    #[command(hide = true)]
+    BcryptRate {
+        /// How long to measure.
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+    },
     /// Manage accounts in `site/accounts` (Kirby's format).
     User {
         #[command(subcommand)]
@@ -68,11 +75,39 @@ fn main() {
             tls_key,
         } => serve(root, &listen, &set, tls_cert.zip(tls_key)),
         Command::User { action } => user_cli::run(action),
+        Command::BcryptRate { seconds } => {
+            bcrypt_rate(seconds);
+            Ok(())
+        }
     };
     if let Err(e) = result {
         eprintln!("folio: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Prints how many bcrypt (cost 10) verifications per second all cores manage together.
+fn bcrypt_rate(seconds: u64) {
+    let hash = folio_core::password::hash("benchmark-password").expect("hashing works");
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let hash = hash.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while std::time::Instant::now() < deadline {
+                    assert!(folio_core::password::verify("benchmark-password", &hash));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+    println!("{:.1}", total as f64 / seconds as f64);
 }
 
 /// The bundled example site: `examples/site` in the working directory or the source tree.

@@ -13,7 +13,7 @@ use folio_core::{Error, Snapshot, search};
 use super::views::{Plan, V};
 use super::{H, Matched, collection, system};
 use crate::http::App;
-use crate::http::auth::{SessionCtx, is_basic, parse_basic, validate_password};
+use crate::http::auth::{Check, SessionCtx, is_basic, parse_basic, validate_password};
 use crate::http::request::{Req, decode_path_segment, get_ci};
 use crate::http::response::Reply;
 
@@ -431,7 +431,7 @@ fn by_status(status: Option<&str>, children: &[PageIdx], drafts: &[PageIdx]) -> 
 fn pages_collection(v: &V<'_>, req: &Req, list: Vec<PageIdx>) -> Result<Reply, Error> {
     let status = req.query("status");
     let plan = Plan::for_collection(req.query("select"), req.query("view"), "compact");
-    let mut memo: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    let mut memo: Vec<(&str, bool)> = Vec::new();
     let visible: Vec<PageIdx> = list
         .into_iter()
         .filter(|p| match status {
@@ -443,9 +443,14 @@ fn pages_collection(v: &V<'_>, req: &Req, list: Vec<PageIdx>) -> Result<Reply, E
             // `list` depends only on the role and the page's blueprint (no built-in rule
             // touches it), so it is decided once per template.
             let t = v.snap.pages[*p].template.as_str();
-            *memo
-                .entry(t)
-                .or_insert_with(|| can(v.snap, v.actor, Target::Page(*p), "list"))
+            match memo.iter().find(|(m, _)| *m == t) {
+                Some((_, ok)) => *ok,
+                None => {
+                    let ok = can(v.snap, v.actor, Target::Page(*p), "list");
+                    memo.push((t, ok));
+                    ok
+                }
+            }
         })
         .collect();
     // Paginate first, then render only the requested slice.
@@ -480,20 +485,19 @@ fn search_pages(v: &V<'_>, list: Vec<PageIdx>, q: &str) -> Vec<PageIdx> {
     }
     let q = q.to_lowercase();
     let words = search::words(&q);
-    let mut scored: Vec<(u64, PageIdx)> = list
+    let query = search::Query::new(&q, &words);
+    let mut scored: Vec<(u64, u32, PageIdx)> = list
         .into_iter()
-        .map(|p| {
+        .filter_map(|p| {
             let page = &v.snap.pages[p];
             let fields = page.search.iter().map(|(k, x)| (k.as_str(), x.as_str()));
-            (search::score_lower(&q, &words, fields, &["title", "id"]), p)
+            let score = query.score(fields, &["title", "id"]);
+            (score > 0).then(|| (score, v.snap.id_rank.get(p).copied().unwrap_or(u32::MAX), p))
         })
-        .filter(|(s, _)| *s > 0)
         .collect();
-    scored.sort_by(|a, b| {
-        b.0.cmp(&a.0)
-            .then_with(|| v.snap.pages[a.1].id.cmp(&v.snap.pages[b.1].id))
-    });
-    scored.into_iter().map(|(_, p)| p).collect()
+    // Best score first; equal scores in id order (as Kirby sorts its results).
+    scored.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, _, p)| p).collect()
 }
 
 /// `site/blueprints`: templates named in the site's pages sections first, then (for a
@@ -679,7 +683,15 @@ async fn login(
             });
         }
     };
-    let u = validate_password(app, snap, app.client_ip(req), &email, &password).await?;
+    let u = validate_password(
+        app,
+        snap,
+        app.client_ip(req),
+        &email,
+        &password,
+        Check::Full,
+    )
+    .await?;
     if long {
         sess.make_long(app);
     }
@@ -739,7 +751,9 @@ async fn soft_user(app: &App, req: &Req, sess: &mut SessionCtx, snap: &Snapshot)
     {
         return match parse_basic(h) {
             Some((email, pw)) => {
-                match validate_password(app, snap, app.client_ip(req), &email, &pw).await {
+                match validate_password(app, snap, app.client_ip(req), &email, &pw, Check::Cached)
+                    .await
+                {
                     Ok(u) => Actor::User(u),
                     Err(_) => Actor::Nobody,
                 }

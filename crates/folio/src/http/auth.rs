@@ -339,6 +339,15 @@ fn unauthenticated() -> Error {
     }
 }
 
+/// How a password check may use the verification cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// Basic auth on every request: a recent successful bcrypt check may be reused.
+    Cached,
+    /// An interactive login: always run bcrypt.
+    Full,
+}
+
 /// Checks an e-mail and password (Kirby's `validatePassword`): every failure is the same
 /// 403 "Invalid login", after a random delay; bcrypt runs off the async runtime.
 pub async fn validate_password(
@@ -347,6 +356,7 @@ pub async fn validate_password(
     ip: std::net::IpAddr,
     email: &str,
     password: &str,
+    check: Check,
 ) -> Result<UserIdx, Error> {
     let user = snap
         .user_by_key(&email.trim().to_lowercase())
@@ -366,7 +376,7 @@ pub async fn validate_password(
         match (user, hash) {
             (Some(u), Some(hash)) => {
                 let id = snap.users[u].id.clone();
-                if app.basic_cache.hit(&id, password, &hash) {
+                if check == Check::Cached && app.basic_cache.hit(&id, password, &hash) {
                     true
                 } else {
                     let pw = password.to_string();
@@ -452,7 +462,9 @@ pub async fn gate(
         }
         let ip = app.client_ip(req);
         match parse_basic(h) {
-            Some((email, password)) => validate_password(app, snap, ip, &email, &password).await?,
+            Some((email, password)) => {
+                validate_password(app, snap, ip, &email, &password, Check::Cached).await?
+            }
             None => return Err(invalid_login()),
         }
     } else {
