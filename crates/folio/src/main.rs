@@ -1,20 +1,14 @@
 //! The `folio` binary: command-line parsing and start-up (`folio serve`, `folio user ...`).
 #![forbid(unsafe_code)]
 
-mod api;
-mod config;
-mod http;
-mod site;
-mod time;
-mod user_cli;
-mod watch;
+use folio::{config, http, site, site_root, snapshot_options, user_cli, watch};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use folio_core::{Snapshot, SnapshotOptions};
+use folio_core::Snapshot;
 
 /// Folio: a fast, secure, Kirby-compatible flat-file CMS server.
 #[derive(Parser)]
@@ -108,40 +102,6 @@ fn bcrypt_rate(seconds: u64) {
         .collect();
     let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
     println!("{:.1}", total as f64 / seconds as f64);
-}
-
-/// The bundled example site: `examples/site` in the working directory or the source tree.
-pub fn default_root() -> PathBuf {
-    let local = PathBuf::from("examples/site");
-    if local.is_dir() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site")
-}
-
-/// Checks that a folder is a Kirby install root and returns its absolute path.
-pub fn site_root(root: Option<PathBuf>) -> anyhow::Result<PathBuf> {
-    let root = root.unwrap_or_else(default_root);
-    if !root.is_dir() {
-        bail!("{} does not exist or is not a folder", root.display());
-    }
-    if !root.join("content").is_dir() {
-        bail!(
-            "{} is not a Kirby site: it has no content/ folder (expected content/, site/blueprints, site/accounts, site/config)",
-            root.display()
-        );
-    }
-    std::fs::canonicalize(&root).with_context(|| format!("resolving {}", root.display()))
-}
-
-/// Snapshot options from config.
-pub fn snapshot_options(config: &config::Config) -> SnapshotOptions {
-    SnapshotOptions {
-        home: config.string("home").unwrap_or_else(|| "home".into()),
-        error: config.string("error").unwrap_or_else(|| "error".into()),
-        salt: config.string("content.salt"),
-        ..SnapshotOptions::default()
-    }
 }
 
 /// Deletes `.tmp-folio-*` files (writes interrupted by a crash) under content/ and site/.

@@ -1,0 +1,117 @@
+//! Criterion benchmarks of the hot core paths: `.txt` decoding, snapshot building, `can()`
+//! and search. The large site is generated in a temp folder by the benchmark itself.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+
+use folio_core::format::txt;
+use folio_core::permissions::{Actor, PAGE_ACTIONS, Target, can};
+use folio_core::{Snapshot, SnapshotOptions, search};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/kirby/root")
+}
+
+/// A site with `n` articles (about 2 KB of text each) under the fixture's blueprints.
+fn generated_site(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let copy = |from: &Path, to: &Path| {
+        for e in walk(from) {
+            let rel = e.strip_prefix(from).unwrap();
+            let dest = to.join(rel);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&e, &dest).unwrap();
+        }
+    };
+    copy(&fixture().join("site"), &root.join("site"));
+    let text = "The lamp came on at dusk and the harbour was quiet. ".repeat(40);
+    for s in 0..(n / 100).max(1) {
+        let sdir = root.join(format!("content/{}_section-{s}", s + 1));
+        std::fs::create_dir_all(&sdir).unwrap();
+        std::fs::write(sdir.join("blog.txt"), format!("Title: Section {s}")).unwrap();
+        for i in 0..100.min(n) {
+            let adir = sdir.join(format!("{}_article-{i}", 20240000 + i));
+            std::fs::create_dir_all(&adir).unwrap();
+            let body = format!(
+                "Title: Article {s}.{i}\n\n----\n\nDate: 2024-01-05\n\n----\n\nTags: a, b\n\n----\n\nText: {text}\n\n----\n\nUuid: a{s:05}x{i:09}"
+            );
+            std::fs::write(adir.join("article.txt"), body).unwrap();
+        }
+    }
+    dir
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn benches(c: &mut Criterion) {
+    let article =
+        std::fs::read_to_string(fixture().join("content/1_blog/20240105_first-light/article.txt"))
+            .unwrap();
+    c.bench_function("txt decode (article)", |b| {
+        b.iter(|| txt::decode(black_box(&article)))
+    });
+    let fields = txt::decode(&article);
+    c.bench_function("txt encode (article)", |b| {
+        b.iter(|| txt::encode(fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str())))))
+    });
+
+    let opts = SnapshotOptions::default();
+    c.bench_function("snapshot build (fixture, 25 pages)", |b| {
+        b.iter(|| Snapshot::build(&fixture(), opts.clone()).unwrap())
+    });
+    let big = generated_site(1000);
+    let mut group = c.benchmark_group("large");
+    group.sample_size(10);
+    group.bench_function("snapshot build (1,000 pages)", |b| {
+        b.iter(|| Snapshot::build(big.path(), opts.clone()).unwrap())
+    });
+    group.finish();
+
+    let snap = Snapshot::build(&fixture(), opts.clone()).unwrap();
+    let editor = Actor::User(snap.user_by_key("editor@example.com").unwrap());
+    let p = snap.page_by_id("blog/first-light").unwrap();
+    c.bench_function("can() all 14 page actions (editor, article)", |b| {
+        b.iter(|| {
+            PAGE_ACTIONS
+                .iter()
+                .filter(|a| can(&snap, &editor, Target::Page(p), a))
+                .count()
+        })
+    });
+
+    let big_snap = Snapshot::build(big.path(), opts).unwrap();
+    let q = "harbour lamp".to_string();
+    let words = search::words(&q);
+    c.bench_function("search score (1,000 pages)", |b| {
+        b.iter(|| {
+            let query = search::Query::new(&q, &words);
+            big_snap
+                .pages
+                .iter()
+                .map(|page| {
+                    query.score(
+                        page.search.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                        &["title", "id"],
+                    )
+                })
+                .filter(|s| *s > 0)
+                .count()
+        })
+    });
+}
+
+criterion_group!(core, benches);
+criterion_main!(core);
