@@ -124,6 +124,8 @@ pub struct Store {
     /// File backend only: the stored text of recently used sessions, by `expiry.id`, so a
     /// request does not read its session file. Only this process writes the folder.
     files_cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    /// File backend only: sessions whose HMAC was already checked, by `expiry.id`.
+    verified_cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Record)>>>,
     /// Lifetimes applied to new and renewed sessions.
     pub lifetimes: Lifetimes,
 }
@@ -135,6 +137,7 @@ impl Store {
             backend,
             lifetimes,
             files_cache: Default::default(),
+            verified_cache: Default::default(),
         }
     }
 
@@ -163,6 +166,11 @@ impl Store {
             return Ok(None);
         };
         let name = format!("{expiry}.{id}");
+        if matches!(self.backend, Backend::Files(_))
+            && let Some(s) = self.verified_hit(&name, id, key)
+        {
+            return Ok(Some(s));
+        }
         let raw = match &self.backend {
             Backend::Files(dir) => {
                 let cached = self.cache().get(&name).cloned();
@@ -193,7 +201,40 @@ impl Store {
                 }
             }
         };
-        Ok(verify_record(&raw, expiry, id, key))
+        let session = verify_record(&raw, expiry, id, key);
+        if let (Some(s), Backend::Files(_)) = (&session, &self.backend) {
+            self.verified().insert(name, (key.to_string(), s.record.clone()));
+        }
+        Ok(session)
+    }
+
+    /// A session verified earlier in this process (file store only): the key must match
+    /// (constant time) and the lifetime rules are checked again.
+    fn verified_hit(&self, name: &str, id: &str, key: &str) -> Option<Session> {
+        let map = self.verified();
+        let (k, record) = map.get(name)?;
+        if !bool::from(k.as_bytes().ct_eq(key.as_bytes())) {
+            return None;
+        }
+        let t = now();
+        if record.expiry_time <= t || record.start_time > t {
+            return None;
+        }
+        if let (Some(timeout), Some(last)) = (record.timeout, record.last_activity)
+            && t - last > timeout
+        {
+            return None;
+        }
+        Some(Session {
+            id: id.to_string(),
+            key: key.to_string(),
+            record: record.clone(),
+            dirty: false,
+        })
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (String, Record)>> {
+        self.verified_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Writes a session (files: temp file, fsync, rename; Redis: SET with expiry).
@@ -204,6 +245,7 @@ impl Store {
         match &self.backend {
             Backend::Files(dir) => {
                 self.remember(&name, &body);
+                self.verified().insert(name.clone(), (s.key.clone(), s.record.clone()));
                 let dir = dir.clone();
                 tokio::task::spawn_blocking(move || {
                     write_atomic(&dir, &format!("{name}.sess"), &body)
@@ -232,6 +274,7 @@ impl Store {
         match &self.backend {
             Backend::Files(dir) => {
                 self.cache().remove(name);
+                self.verified().remove(name);
                 let _ = tokio::fs::remove_file(dir.join(format!("{name}.sess"))).await;
                 Ok(())
             }
@@ -254,6 +297,9 @@ impl Store {
         let mut c = self.cache();
         if c.len() >= 50_000 {
             c.clear();
+            drop(c);
+            self.verified().clear();
+            c = self.cache();
         }
         c.insert(name.to_string(), text.to_string());
     }
@@ -267,6 +313,7 @@ impl Store {
             return;
         };
         let t = now();
+        self.verified().retain(|_, (_, r)| r.expiry_time > t);
         self.cache().retain(|name, _| {
             name.split('.')
                 .next()
