@@ -476,3 +476,44 @@ fn ghsa_rf2p_errors_without_debug_leak_no_paths_or_classes() {
         }
     }
 }
+
+#[test]
+fn privileged_keys_cannot_raise_rights() {
+    let server = Server::default_config();
+    let editor = ("editor@example.com", "editor-secret-2");
+    let file = server.root.join("content/1_blog/winter-log/article.txt");
+    let before = std::fs::read(&file).unwrap();
+    for body in [
+        json!({"role": "admin"}),
+        json!({"isDraft": false}),
+        json!({"permissions": {"pages": true}}),
+        json!({"options": {"delete": true}}),
+        json!({"blueprint": "pages/default"}),
+    ] {
+        let r = call(
+            &server,
+            editor,
+            "PATCH",
+            "/api/pages/blog+winter-log",
+            Some(body.clone()),
+        );
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            before,
+            "{body} changed the page"
+        );
+    }
+    // A user id cannot be chosen (nor any user created) without the users.create right.
+    let r = call(
+        &server,
+        editor,
+        "POST",
+        "/api/users",
+        Some(
+            json!({"id": "mine0001", "email": "mine@example.com", "password": "long-enough-1", "role": "admin"}),
+        ),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(!server.root.join("site/accounts/mine0001").exists());
+}

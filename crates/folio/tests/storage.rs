@@ -444,3 +444,115 @@ fn bad_write_input_changes_nothing_on_disk() {
     );
     assert!(!server.root.join("etc").exists());
 }
+
+fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let mut body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    ("multipart/form-data; boundary=XyZ".to_string(), body)
+}
+
+#[test]
+fn uploads_whose_bytes_contradict_the_extension_are_refused() {
+    let server = Server::default_config();
+    let page = server.root.join("content/1_blog/20240105_first-light");
+    let before = support::tree_hash(&server.root.join("content"));
+    for (name, bytes) in [
+        (
+            "photo.jpg",
+            b"<html><script>alert(1)</script></html>".as_slice(),
+        ),
+        ("report.pdf", b"#!/bin/sh\nrm -rf /\n".as_slice()),
+        ("clip.png", b"\x7fELF\x02\x01\x01\x00binary".as_slice()),
+    ] {
+        let (ctype, body) = multipart(name, bytes);
+        let r = server.send(
+            &Request::new("POST", "/api/pages/blog+first-light/files")
+                .header("Authorization", ADMIN)
+                .header("Content-Type", &ctype)
+                .body(body),
+        );
+        assert_eq!(r.status, 400, "{name}: {}", r.text());
+        assert_eq!(r.json()["status"], json!("error"));
+        assert!(!page.join(name).exists(), "{name} was written");
+    }
+    assert_eq!(support::tree_hash(&server.root.join("content")), before);
+}
+
+#[test]
+fn uploads_are_served_with_nosniff_and_active_types_as_attachments() {
+    let server = Server::default_config();
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"2\" height=\"2\"><rect width=\"1\" height=\"1\"/></svg>";
+    let (ctype, body) = multipart("mark.svg", svg);
+    let r = server.send(
+        &Request::new("POST", "/api/pages/blog+first-light/files")
+            .header("Authorization", ADMIN)
+            .header("Content-Type", &ctype)
+            .body(body),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let url = r.json()["data"]["url"].as_str().unwrap().to_string();
+    let path = url
+        .split_once("127.0.0.1")
+        .unwrap()
+        .1
+        .split_once('/')
+        .map(|(_, p)| format!("/{p}"))
+        .unwrap();
+    let served = server.get(&path);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    assert!(
+        served
+            .header("content-disposition")
+            .unwrap_or("")
+            .starts_with("attachment"),
+        "SVG (which can carry script) is a download"
+    );
+    // Images are shown inline, still with nosniff, and revalidate with ETag.
+    let img = server.send(
+        &Request::new(
+            "GET",
+            "/api/pages/blog+fog-signals/files/horn.jpg?select=url",
+        )
+        .header("Authorization", ADMIN),
+    );
+    let url = img.json()["data"]["url"].as_str().unwrap().to_string();
+    let path = url
+        .split_once("127.0.0.1")
+        .unwrap()
+        .1
+        .split_once('/')
+        .map(|(_, p)| format!("/{p}"))
+        .unwrap();
+    let served = server.get(&path);
+    assert_eq!(served.status, 200);
+    assert_eq!(served.header("content-type"), Some("image/jpeg"));
+    assert_eq!(served.header("x-content-type-options"), Some("nosniff"));
+    assert!(served.header("content-disposition").is_none());
+    let etag = served.header("etag").unwrap().to_string();
+    let again = server.send(&Request::new("GET", &path).header("If-None-Match", &etag));
+    assert_eq!(again.status, 304);
+    // A wrong token is a plain 404; an old mtime redirects to the current URL.
+    let (dir, file) = path.rsplit_once('/').unwrap();
+    let (prefix, hash) = dir.rsplit_once('/').unwrap();
+    let (_, mtime) = hash.split_once('-').unwrap();
+    assert_eq!(
+        server
+            .get(&format!("{prefix}/0000000000-{mtime}/{file}"))
+            .status,
+        404
+    );
+    let (token, _) = hash.split_once('-').unwrap();
+    let moved = server.get(&format!("{prefix}/{token}-1/{file}"));
+    assert_eq!(moved.status, 307);
+    assert!(
+        moved
+            .header("location")
+            .unwrap()
+            .ends_with(&format!("{token}-{mtime}/{file}"))
+    );
+}

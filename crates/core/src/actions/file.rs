@@ -547,6 +547,35 @@ fn valid_mime(mime: &str, filename: &str) -> Result<()> {
     Ok(())
 }
 
+/// Refuses bytes that contradict a binary extension (beyond Kirby): a `.jpg` must hold a
+/// JPEG, a `.pdf` a PDF, and so on, so a script or page cannot be smuggled in under an image
+/// name. Text extensions (`.md`, `.txt`, `.csv`, …) keep Kirby's leniency.
+fn check_magic(mime: &str, ext: &str) -> Result<()> {
+    let Some(claimed) = media::by_extension(ext) else {
+        return Ok(());
+    };
+    let binary = (claimed.starts_with("image/") && claimed != "image/svg+xml")
+        || claimed.starts_with("video/")
+        || claimed.starts_with("audio/")
+        || matches!(claimed, "application/pdf" | "application/zip");
+    // Same kind of media (an image for an image extension, ...); formats within a kind may
+    // differ (`.ico` files are reported under several names).
+    let family = |m: &str| m.split('/').next().unwrap_or("").to_string();
+    let contradicts = match family(claimed).as_str() {
+        "image" | "video" | "audio" => family(mime) != family(claimed) || mime == "image/svg+xml",
+        _ => mime != claimed,
+    };
+    if binary && contradicts {
+        return Err(invalid(
+            "error.file.mime.invalid",
+            format!(
+                "The contents of the file do not match its extension \".{ext}\" (found {mime})"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Kirby's `validExtension` (the content extension is `txt`).
 fn valid_extension(ext: &str, filename: &str) -> Result<()> {
     let ext = ext.to_ascii_lowercase();
@@ -850,6 +879,7 @@ fn glob(s: &[u8], p: &[u8]) -> bool {
 /// Kirby's `validateContents` for SVG and XML: no active content (scripts, event handlers,
 /// `javascript:` URLs, embedded documents, entity declarations).
 fn check_contents(bytes: &[u8], mime: &str, ext: &str) -> Result<()> {
+    check_magic(mime, ext)?;
     let svgish =
         mime == "image/svg+xml" || mime.ends_with("/xml") || matches!(ext, "svg" | "svgz" | "xml");
     if !svgish {

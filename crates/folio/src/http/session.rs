@@ -125,7 +125,8 @@ pub struct Store {
     /// request does not read its session file. Only this process writes the folder.
     files_cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
     /// File backend only: sessions whose HMAC was already checked, by `expiry.id`.
-    verified_cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Record)>>>,
+    verified_cache:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Record)>>>,
     /// Lifetimes applied to new and renewed sessions.
     pub lifetimes: Lifetimes,
 }
@@ -203,7 +204,8 @@ impl Store {
         };
         let session = verify_record(&raw, expiry, id, key);
         if let (Some(s), Backend::Files(_)) = (&session, &self.backend) {
-            self.verified().insert(name, (key.to_string(), s.record.clone()));
+            self.verified()
+                .insert(name, (key.to_string(), s.record.clone()));
         }
         Ok(session)
     }
@@ -233,8 +235,12 @@ impl Store {
         })
     }
 
-    fn verified(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (String, Record)>> {
-        self.verified_cache.lock().unwrap_or_else(|e| e.into_inner())
+    fn verified(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (String, Record)>> {
+        self.verified_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Writes a session (files: temp file, fsync, rename; Redis: SET with expiry).
@@ -245,7 +251,8 @@ impl Store {
         match &self.backend {
             Backend::Files(dir) => {
                 self.remember(&name, &body);
-                self.verified().insert(name.clone(), (s.key.clone(), s.record.clone()));
+                self.verified()
+                    .insert(name.clone(), (s.key.clone(), s.record.clone()));
                 let dir = dir.clone();
                 tokio::task::spawn_blocking(move || {
                     write_atomic(&dir, &format!("{name}.sess"), &body)
