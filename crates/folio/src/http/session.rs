@@ -112,6 +112,42 @@ impl std::fmt::Debug for Backend {
     }
 }
 
+/// Runs a Redis command, retrying once after a short pause: the connection manager
+/// reconnects after a failed command, so a node that sat idle through a Redis outage does not
+/// drop its first request afterwards.
+pub async fn redis_cmd<T: redis::FromRedisValue>(
+    conn: &redis::aio::ConnectionManager,
+    cmd: &redis::Cmd,
+) -> Result<T, Unavailable> {
+    let mut c = conn.clone();
+    match cmd.query_async(&mut c).await {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            cmd.query_async(&mut c)
+                .await
+                .map_err(|e| Unavailable(e.to_string()))
+        }
+    }
+}
+
+/// [`redis_cmd`] for a pipeline.
+pub async fn redis_pipe(
+    conn: &redis::aio::ConnectionManager,
+    pipe: &redis::Pipeline,
+) -> Result<(), Unavailable> {
+    let mut c = conn.clone();
+    match pipe.query_async::<()>(&mut c).await {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            pipe.query_async::<()>(&mut c)
+                .await
+                .map_err(|e| Unavailable(e.to_string()))
+        }
+    }
+}
+
 /// The session store could not be reached (Redis down): authentication fails closed.
 #[derive(Debug, thiserror::Error)]
 #[error("the session store is unavailable: {0}")]
@@ -190,12 +226,8 @@ impl Store {
                 }
             }
             Backend::Redis(conn) => {
-                let mut c = conn.clone();
-                let v: Option<String> = redis::cmd("GET")
-                    .arg(format!("folio:session:{name}"))
-                    .query_async(&mut c)
-                    .await
-                    .map_err(|e| Unavailable(e.to_string()))?;
+                let v: Option<String> =
+                    redis_cmd(conn, redis::cmd("GET").arg(format!("folio:session:{name}"))).await?;
                 match v {
                     Some(s) => s,
                     None => return Ok(None),
@@ -262,16 +294,16 @@ impl Store {
                 .map_err(|e| Unavailable(e.to_string()))
             }
             Backend::Redis(conn) => {
-                let mut c = conn.clone();
                 let ttl = (s.record.expiry_time - now()).max(1);
-                redis::cmd("SET")
-                    .arg(format!("folio:session:{name}"))
-                    .arg(body)
-                    .arg("EX")
-                    .arg(ttl)
-                    .query_async::<()>(&mut c)
-                    .await
-                    .map_err(|e| Unavailable(e.to_string()))
+                redis_cmd::<()>(
+                    conn,
+                    redis::cmd("SET")
+                        .arg(format!("folio:session:{name}"))
+                        .arg(body)
+                        .arg("EX")
+                        .arg(ttl),
+                )
+                .await
             }
         }
     }
@@ -286,12 +318,7 @@ impl Store {
                 Ok(())
             }
             Backend::Redis(conn) => {
-                let mut c = conn.clone();
-                redis::cmd("DEL")
-                    .arg(format!("folio:session:{name}"))
-                    .query_async::<()>(&mut c)
-                    .await
-                    .map_err(|e| Unavailable(e.to_string()))
+                redis_cmd::<()>(conn, redis::cmd("DEL").arg(format!("folio:session:{name}"))).await
             }
         }
     }

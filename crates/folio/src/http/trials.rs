@@ -75,16 +75,12 @@ impl TrialStore {
                     || email.is_some_and(|e| count("by-email", e) >= limits.trials))
             }
             TrialStore::Redis(conn) => {
-                let mut c = conn.clone();
                 let mut keys = vec![format!("folio:logins:ip:{hash}")];
                 if let Some(e) = email {
                     keys.push(format!("folio:logins:email:{e}"));
                 }
-                let vals: Vec<Option<i64>> = redis::cmd("MGET")
-                    .arg(&keys)
-                    .query_async(&mut c)
-                    .await
-                    .map_err(|e| Unavailable(e.to_string()))?;
+                let vals: Vec<Option<i64>> =
+                    super::session::redis_cmd(conn, redis::cmd("MGET").arg(&keys)).await?;
                 Ok(vals.into_iter().flatten().any(|n| n >= limits.trials))
             }
         }
@@ -123,7 +119,6 @@ impl TrialStore {
                 write_file(path, &data).map_err(|e| Unavailable(e.to_string()))
             }
             TrialStore::Redis(conn) => {
-                let mut c = conn.clone();
                 let mut pipe = redis::pipe();
                 let mut keys = vec![format!("folio:logins:ip:{hash}")];
                 if let Some(e) = email {
@@ -133,9 +128,7 @@ impl TrialStore {
                     pipe.cmd("INCR").arg(k).ignore();
                     pipe.cmd("EXPIRE").arg(k).arg(limits.timeout).ignore();
                 }
-                pipe.query_async::<()>(&mut c)
-                    .await
-                    .map_err(|e| Unavailable(e.to_string()))
+                super::session::redis_pipe(conn, &pipe).await
             }
         }
     }
