@@ -103,6 +103,7 @@ impl Snapshot {
     /// Reads a Kirby install root.
     pub fn build(root: &Path, options: SnapshotOptions) -> std::io::Result<Self> {
         let content_dir = root.join("content");
+        prefetch(&content_dir);
         let blueprints = Blueprints::load(&root.join("site").join("blueprints"));
         let mut snap = Snapshot {
             root: root.to_path_buf(),
@@ -539,6 +540,53 @@ impl Snapshot {
         walk(self, &self.site.drafts, &mut out);
         out
     }
+}
+
+/// Warms the page cache for a content tree with several threads at once, so that the
+/// sequential build that follows does not wait for one cold disk read after another. Reads
+/// every folder listing and every `.txt` file; errors are ignored (the build reports them).
+fn prefetch(dir: &Path) {
+    use std::sync::Mutex;
+    let queue = Mutex::new(vec![dir.to_path_buf()]);
+    let busy = std::sync::atomic::AtomicUsize::new(0);
+    let threads = 8;
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let next = {
+                        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                        let n = q.pop();
+                        if n.is_some() {
+                            busy.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                        }
+                        n
+                    };
+                    let Some(d) = next else {
+                        if busy.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                            return;
+                        }
+                        std::thread::yield_now();
+                        continue;
+                    };
+                    if let Ok(entries) = std::fs::read_dir(&d) {
+                        let mut dirs = Vec::new();
+                        for e in entries.flatten() {
+                            let Ok(ft) = e.file_type() else { continue };
+                            let path = e.path();
+                            if ft.is_dir() {
+                                dirs.push(path);
+                            } else if path.extension().is_some_and(|x| x == "txt") {
+                                let _ = std::fs::read(&path);
+                            }
+                        }
+                        queue.lock().unwrap_or_else(|e| e.into_inner()).extend(dirs);
+                    }
+                    busy.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            });
+        }
+    });
 }
 
 /// The lowercased `id` and content fields of a page, for search.
