@@ -103,7 +103,6 @@ impl Snapshot {
     /// Reads a Kirby install root.
     pub fn build(root: &Path, options: SnapshotOptions) -> std::io::Result<Self> {
         let content_dir = root.join("content");
-        prefetch(&content_dir);
         let blueprints = Blueprints::load(&root.join("site").join("blueprints"));
         let mut snap = Snapshot {
             root: root.to_path_buf(),
@@ -545,7 +544,7 @@ impl Snapshot {
 /// Warms the page cache for a content tree with several threads at once, so that the
 /// sequential build that follows does not wait for one cold disk read after another. Reads
 /// every folder listing and every `.txt` file; errors are ignored (the build reports them).
-fn prefetch(dir: &Path) {
+pub fn prefetch(dir: &Path) {
     use std::sync::Mutex;
     let queue = Mutex::new(vec![dir.to_path_buf()]);
     let busy = std::sync::atomic::AtomicUsize::new(0);

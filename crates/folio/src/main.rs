@@ -146,6 +146,7 @@ fn serve(
     if stray > 0 {
         tracing::warn!("removed {stray} temporary files left by an interrupted write");
     }
+    folio_core::snapshot::prefetch(&root.join("content"));
     let snapshot = Snapshot::build(&root, options.clone())
         .with_context(|| format!("reading {}", root.display()))?;
     for w in &snapshot.warnings {
