@@ -117,7 +117,7 @@ const PAGE: Kind = Kind {
                 "content",
                 "id",
                 "options",
-                "parents:compact",
+                "parents:id|slug|title",
                 "previewUrl",
                 "slug",
                 "status",
@@ -308,6 +308,11 @@ fn resolve(kind: &Kind, plan: &Plan) -> Vec<(&'static str, Plan)> {
     let from_list = |list: &'static [&'static str]| -> Vec<(&'static str, Plan)> {
         list.iter()
             .map(|entry| match entry.split_once(':') {
+                // `name:a|b|c` renders the nested model with exactly those fields.
+                Some((name, sub)) if sub.contains('|') => (
+                    name,
+                    Plan::Select(sub.split('|').map(str::to_string).collect()),
+                ),
                 Some((name, sub)) => (name, Plan::View(sub.to_string())),
                 None => (*entry, Plan::Default),
             })
@@ -425,7 +430,14 @@ impl V<'_> {
                 "children" => self.pages_list(&page.children, &sub),
                 "content" => content::page(self, p),
                 "drafts" => self.pages_list(&page.drafts, &sub),
-                "errors" => Value::Array(Vec::new()),
+                "errors" => {
+                    // Drafts are not validated; published pages report their form errors.
+                    let bp = self.snap.blueprints.page(&page.template);
+                    match folio_core::actions::validate(&bp.fields, &page.content) {
+                        Err(e) if !page.is_draft() => e.details(),
+                        _ => Value::Array(Vec::new()),
+                    }
+                }
                 "files" => self.files_list(&page.files, &sub),
                 "hasChildren" => Value::Bool(!page.children.is_empty()),
                 "hasDrafts" => Value::Bool(!page.drafts.is_empty()),
