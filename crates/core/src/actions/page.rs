@@ -347,6 +347,17 @@ fn default_listed(snap: &Snapshot, parent: Option<PageIdx>, except: PageIdx) -> 
         .collect()
 }
 
+/// Renumbers the listed siblings 1..n after page `p` left the listed ones (unlisted, made a
+/// draft or deleted).
+fn close_gap(snap: &Snapshot, p: PageIdx) -> Result<()> {
+    let parent = snap.pages[p].parent;
+    let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, parent, p)
+        .into_iter()
+        .map(|c| (c, snap.pages[c].dir.clone()))
+        .collect();
+    renumber(snap, parent, &rest)
+}
+
 /// Changes a page's status (PATCH `…/status`), renumbering siblings like Kirby.
 pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i64>) -> Result<()> {
     let snap = ctx.snap;
@@ -394,21 +405,13 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
             }
             rename(&page.dir, &base.join("_drafts").join(&page.slug))?;
             if page.status == Status::Listed && bp.num == "default" {
-                let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
-                    .into_iter()
-                    .map(|c| (c, snap.pages[c].dir.clone()))
-                    .collect();
-                renumber(snap, page.parent, &rest)?;
+                close_gap(snap, p)?;
             }
         }
         Status::Unlisted => {
             rename(&page.dir, &base.join(&page.slug))?;
             if page.status == Status::Listed && bp.num == "default" {
-                let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
-                    .into_iter()
-                    .map(|c| (c, snap.pages[c].dir.clone()))
-                    .collect();
-                renumber(snap, page.parent, &rest)?;
+                close_gap(snap, p)?;
             }
         }
         Status::Listed => {
@@ -693,11 +696,7 @@ pub fn delete(ctx: &Ctx<'_>, p: PageIdx, force: bool) -> Result<()> {
         remove_if_empty_drafts(parent);
     }
     if page.status == Status::Listed && snap.blueprints.page(&page.template).num == "default" {
-        let rest: Vec<(PageIdx, PathBuf)> = default_listed(snap, page.parent, p)
-            .into_iter()
-            .map(|c| (c, snap.pages[c].dir.clone()))
-            .collect();
-        renumber(snap, page.parent, &rest)?;
+        close_gap(snap, p)?;
     }
     Ok(())
 }

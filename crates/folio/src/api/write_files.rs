@@ -17,7 +17,7 @@ use folio_core::{Error, Snapshot};
 
 use super::resources::{base_url, find_page};
 use super::views::{Plan, V};
-use super::{H, Matched, collection, remap_actor};
+use super::{ActorKey, H, Matched, collection, remap_actor};
 use crate::http::App;
 use crate::http::multipart::{self, FilePart};
 use crate::http::request::{Req, decode_path_segment, get_ci};
@@ -37,7 +37,7 @@ pub async fn handle(
         actor,
         base: &base,
     };
-    let who = Who::of(snap, actor);
+    let who = ActorKey::of(actor, snap);
     match m.handler {
         H::FileUpload => {
             let parent = resolve_parent(&v, m)?;
@@ -59,7 +59,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.actor_in(s),
+                        actor: &who.resolve(s),
                     };
                     let parent = key.resolve(s)?;
                     let upload = Upload {
@@ -93,7 +93,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.actor_in(s),
+                        actor: &who.resolve(s),
                     };
                     file::update(&ctx, key.resolve(s)?, &name, &input)
                 })
@@ -115,7 +115,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.actor_in(s),
+                        actor: &who.resolve(s),
                     };
                     file::change_name(&ctx, key.resolve(s)?, &old, &name)
                 })
@@ -170,7 +170,7 @@ pub async fn handle(
             app.write(move |s| {
                 let ctx = Ctx {
                     snap: s,
-                    actor: &who.actor_in(s),
+                    actor: &who.resolve(s),
                 };
                 file::sort(&ctx, key.resolve(s)?, &ids, index)
             })
@@ -192,7 +192,7 @@ pub async fn handle(
             app.write(move |s| {
                 let ctx = Ctx {
                     snap: s,
-                    actor: &who.actor_in(s),
+                    actor: &who.resolve(s),
                 };
                 file::delete(&ctx, key.resolve(s)?, &filename)
             })
@@ -214,7 +214,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.actor_in(s),
+                        actor: &who.resolve(s),
                     };
                     let FileParent::User(u) = key.resolve(s)? else {
                         return Err(Error::internal("an avatar belongs to a user"));
@@ -243,7 +243,7 @@ pub async fn handle(
             app.write(move |s| {
                 let ctx = Ctx {
                     snap: s,
-                    actor: &who.actor_in(s),
+                    actor: &who.resolve(s),
                 };
                 let FileParent::User(u) = key.resolve(s)? else {
                     return Err(Error::internal("an avatar belongs to a user"));
@@ -264,7 +264,7 @@ async fn upload(
     req: &Req,
     snap: &Snapshot,
     actor: &Actor,
-    who: &Who,
+    who: &ActorKey,
     parent: FileParent,
     base: &str,
 ) -> Result<Reply, Error> {
@@ -286,7 +286,7 @@ async fn upload(
         .write(move |s| {
             let ctx = Ctx {
                 snap: s,
-                actor: &who.actor_in(s),
+                actor: &who.resolve(s),
             };
             let parent = key.resolve(s)?;
             let results: Vec<Result<Created, Error>> = uploads
@@ -364,38 +364,6 @@ async fn upload(
 }
 
 // ------------------------------------------------------------------------------- helpers
-
-/// The acting user, independent of snapshot indices (the write runs on the latest
-/// snapshot, in which account indices may differ).
-#[derive(Debug, Clone)]
-enum Who {
-    Nobody,
-    Kirby,
-    User(String),
-}
-
-impl Who {
-    fn of(snap: &Snapshot, actor: &Actor) -> Self {
-        match actor {
-            Actor::Nobody => Who::Nobody,
-            Actor::Kirby => Who::Kirby,
-            Actor::User(u) => Who::User(snap.users[*u].id.clone()),
-        }
-    }
-
-    fn actor_in(&self, s: &Snapshot) -> Actor {
-        match self {
-            Who::Nobody => Actor::Nobody,
-            Who::Kirby => Actor::Kirby,
-            Who::User(id) => s
-                .users
-                .iter()
-                .position(|u| &u.id == id)
-                .map(Actor::User)
-                .unwrap_or(Actor::Nobody),
-        }
-    }
-}
 
 /// A file parent, independent of snapshot indices.
 #[derive(Debug, Clone)]

@@ -15,42 +15,11 @@ use folio_core::{Error, Snapshot};
 
 use super::resources::base_url;
 use super::views::{Plan, V};
-use super::{H, Matched, remap_actor};
+use super::{ActorKey, H, Matched, remap_actor};
 use crate::http::App;
 use crate::http::auth::SessionCtx;
 use crate::http::request::{Req, decode_path_segment, get_ci};
 use crate::http::response::Reply;
-
-/// The acting user by id, so it can be found again in the snapshot the write starts from.
-#[derive(Debug, Clone)]
-enum Who {
-    Nobody,
-    Kirby,
-    User(String),
-}
-
-impl Who {
-    fn of(snap: &Snapshot, actor: &Actor) -> Who {
-        match actor {
-            Actor::Nobody => Who::Nobody,
-            Actor::Kirby => Who::Kirby,
-            Actor::User(u) => Who::User(snap.users[*u].id.clone()),
-        }
-    }
-
-    fn resolve(&self, snap: &Snapshot) -> Actor {
-        match self {
-            Who::Nobody => Actor::Nobody,
-            Who::Kirby => Actor::Kirby,
-            Who::User(id) => snap
-                .users
-                .iter()
-                .position(|u| &u.id == id)
-                .map(Actor::User)
-                .unwrap_or(Actor::Nobody),
-        }
-    }
-}
 
 /// What to do with an existing account.
 #[derive(Debug)]
@@ -77,7 +46,7 @@ pub async fn handle(
     m: &Matched,
 ) -> Result<Reply, Error> {
     let body = req.body();
-    let who = Who::of(snap, actor);
+    let who = ActorKey::of(actor, snap);
     let root = app.root.clone();
     if m.handler == H::UserCreate {
         let input = new_user(&body);
