@@ -59,6 +59,61 @@ fn normalized(r: &Response) -> String {
     }
 }
 
+/// Compares a whole rendered page with its checked-in snapshot
+/// (`tests/snapshots/site/<template>--<path>.html`); media URL hashes become `TOKEN-MTIME`.
+/// `FOLIO_UPDATE_SNAPSHOTS=1` rewrites the snapshots instead.
+fn assert_snapshot(template: &str, path: &str, html: &str) {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    // `/media/.../<token>-<10 digits>/` → `TOKEN-MTIME/`
+    while let Some(i) = rest.find("/media/") {
+        let (head, tail) = rest.split_at(i);
+        out.push_str(head);
+        let end = tail.find('"').unwrap_or(tail.len());
+        let url = &tail[..end];
+        let fixed: Vec<String> = url
+            .split('/')
+            .map(|seg| match seg.rsplit_once('-') {
+                // The token depends on the install path (no `content.salt` here).
+                Some((_, digits))
+                    if digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    "TOKEN-MTIME".to_string()
+                }
+                _ => seg.to_string(),
+            })
+            .collect();
+        out.push_str(&fixed.join("/"));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    let name = if path == "/" {
+        "home".to_string()
+    } else {
+        path.trim_matches('/').replace('/', "_")
+    };
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots/site")
+        .join(format!("{template}--{name}.html"));
+    if std::env::var("FOLIO_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &out).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+        panic!(
+            "{path}: no snapshot {}; run with FOLIO_UPDATE_SNAPSHOTS=1 and review it",
+            file.display()
+        )
+    });
+    assert_eq!(
+        out,
+        want,
+        "{path}: the rendering differs from {}",
+        file.display()
+    );
+}
+
 fn assert_fragments(path: &str, r: &Response, fragments: &[&str]) {
     let html = r.text();
     for f in fragments {
@@ -214,6 +269,7 @@ fn every_template_renders_its_page() {
         let fragments: Vec<String> = fragments.iter().map(|f| f.replace("BASE", &base)).collect();
         let fragments: Vec<&str> = fragments.iter().map(String::as_str).collect();
         assert_fragments(path, &r, &fragments);
+        assert_snapshot(template, path, &normalized(&r).replace(&base, "BASE"));
         // Printed values are escaped for HTML without mangling URLs.
         assert!(!html.contains("&#x2f;"), "{path}");
     }
