@@ -394,6 +394,15 @@ impl PagesObj {
             items,
         })
     }
+}
+
+impl Listing for PagesObj {
+    type Item = PageIdx;
+    const DEFAULT_SORT: &'static str = "title";
+
+    fn items(&self) -> &[PageIdx] {
+        &self.items
+    }
 
     fn with(&self, items: Vec<PageIdx>) -> Value {
         PagesObj::value(&self.cx, items)
@@ -467,6 +476,50 @@ fn filter_matches(actual: &str, args: &[Value]) -> Result<bool, Error> {
     })
 }
 
+/// What pages and files collections share in templates: slicing, filtering and sorting by
+/// the text of a field.
+trait Listing {
+    type Item: Copy;
+    /// The field `sortBy` uses when none is named.
+    const DEFAULT_SORT: &'static str;
+    fn items(&self) -> &[Self::Item];
+    fn with(&self, items: Vec<Self::Item>) -> Value;
+    fn field_of(&self, item: Self::Item, name: &str) -> String;
+}
+
+/// `limit`, `offset`, `filterBy` and `sortBy` for any listing; `None` for other methods.
+fn listing_method<L: Listing>(l: &L, method: &str, args: &[Value]) -> Option<Result<Value, Error>> {
+    let items = l.items();
+    Some(match method {
+        "limit" => arg_usize(args, 0).map(|n| l.with(items.iter().copied().take(n).collect())),
+        "offset" => arg_usize(args, 0).map(|n| l.with(items.iter().copied().skip(n).collect())),
+        "filterBy" => {
+            let name = arg_str(args, 0).unwrap_or_default();
+            let mut out = Vec::new();
+            for it in items {
+                match filter_matches(&l.field_of(*it, &name), args) {
+                    Ok(true) => out.push(*it),
+                    Ok(false) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            Ok(l.with(out))
+        }
+        "sortBy" => {
+            let name = arg_str(args, 0).unwrap_or_else(|| L::DEFAULT_SORT.into());
+            let desc = sort_desc(args, 1);
+            let mut sorted = items.to_vec();
+            // Natural order: numbers (e.g. `num`, dates) compare by value, empty first.
+            sorted.sort_by(|a, b| {
+                let o = natsort::cmp(&l.field_of(*a, &name), &l.field_of(*b, &name));
+                if desc { o.reverse() } else { o }
+            });
+            Ok(l.with(sorted))
+        }
+        _ => return None,
+    })
+}
+
 fn sort_desc(args: &[Value], i: usize) -> bool {
     arg_str(args, i).is_some_and(|d| d.eq_ignore_ascii_case("desc"))
 }
@@ -516,31 +569,10 @@ impl Object for PagesObj {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
+        if let Some(r) = listing_method(self.as_ref(), method, args) {
+            return r;
+        }
         match method {
-            "limit" => Ok(self.with(
-                self.items
-                    .iter()
-                    .copied()
-                    .take(arg_usize(args, 0)?)
-                    .collect(),
-            )),
-            "offset" => Ok(self.with(
-                self.items
-                    .iter()
-                    .copied()
-                    .skip(arg_usize(args, 0)?)
-                    .collect(),
-            )),
-            "filterBy" => {
-                let name = arg_str(args, 0).unwrap_or_default();
-                let mut out = Vec::new();
-                for p in &self.items {
-                    if filter_matches(&self.field_of(*p, &name), args)? {
-                        out.push(*p);
-                    }
-                }
-                Ok(self.with(out))
-            }
             "template" => {
                 let names: Vec<String> = args
                     .iter()
@@ -553,20 +585,6 @@ impl Object for PagesObj {
                         .filter(|p| names.contains(&self.cx.snap.pages[*p].template))
                         .collect(),
                 ))
-            }
-            "sortBy" => {
-                let name = arg_str(args, 0).unwrap_or_else(|| "title".into());
-                let desc = sort_desc(args, 1);
-                let mut items = self.items.clone();
-                items.sort_by(|a, b| {
-                    let o = if name == "num" {
-                        self.cx.snap.pages[*a].num.cmp(&self.cx.snap.pages[*b].num)
-                    } else {
-                        natsort::cmp(&self.field_of(*a, &name), &self.field_of(*b, &name))
-                    };
-                    if desc { o.reverse() } else { o }
-                });
-                Ok(self.with(items))
             }
             "find" => {
                 let key = arg_str(args, 0).unwrap_or_default();
@@ -720,9 +738,29 @@ impl FilesObj {
     fn item(&self, item: Option<&(FileParent, usize)>) -> Value {
         opt(item.map(|(p, i)| FileObj::value(&self.cx, *p, *i)))
     }
+}
+
+impl Listing for FilesObj {
+    type Item = (FileParent, usize);
+    const DEFAULT_SORT: &'static str = "filename";
+
+    fn items(&self) -> &[(FileParent, usize)] {
+        &self.items
+    }
 
     fn with(&self, items: Vec<(FileParent, usize)>) -> Value {
         Self::from_items(&self.cx, items)
+    }
+
+    fn field_of(&self, item: (FileParent, usize), name: &str) -> String {
+        let f = self.file(item);
+        match name.to_ascii_lowercase().as_str() {
+            "filename" => f.filename.clone(),
+            "extension" => f.extension(),
+            "type" => f.kind().unwrap_or("").to_string(),
+            "template" => f.template().unwrap_or("default").to_string(),
+            other => f.content.get(other).cloned().unwrap_or_default(),
+        }
     }
 }
 
@@ -766,21 +804,10 @@ impl Object for FilesObj {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
+        if let Some(r) = listing_method(self.as_ref(), method, args) {
+            return r;
+        }
         match method {
-            "limit" => Ok(self.with(
-                self.items
-                    .iter()
-                    .copied()
-                    .take(arg_usize(args, 0)?)
-                    .collect(),
-            )),
-            "offset" => Ok(self.with(
-                self.items
-                    .iter()
-                    .copied()
-                    .skip(arg_usize(args, 0)?)
-                    .collect(),
-            )),
             "template" => {
                 let name = arg_str(args, 0).unwrap_or_default();
                 Ok(self.with(
@@ -790,43 +817,6 @@ impl Object for FilesObj {
                         .filter(|it| self.file(*it).template().unwrap_or("default") == name)
                         .collect(),
                 ))
-            }
-            "filterBy" => {
-                let name = arg_str(args, 0).unwrap_or_default().to_ascii_lowercase();
-                let mut out = Vec::new();
-                for it in &self.items {
-                    let f = self.file(*it);
-                    let actual = match name.as_str() {
-                        "filename" => f.filename.clone(),
-                        "extension" => f.extension(),
-                        "type" => f.kind().unwrap_or("").to_string(),
-                        "template" => f.template().unwrap_or("default").to_string(),
-                        other => f.content.get(other).cloned().unwrap_or_default(),
-                    };
-                    if filter_matches(&actual, args)? {
-                        out.push(*it);
-                    }
-                }
-                Ok(self.with(out))
-            }
-            "sortBy" => {
-                let name = arg_str(args, 0).unwrap_or_else(|| "filename".into());
-                let desc = sort_desc(args, 1);
-                let mut items = self.items.clone();
-                items.sort_by(|a, b| {
-                    let (fa, fb) = (self.file(*a), self.file(*b));
-                    let get = |f: &File| match name.as_str() {
-                        "filename" => f.filename.clone(),
-                        other => f
-                            .content
-                            .get(&other.to_ascii_lowercase())
-                            .cloned()
-                            .unwrap_or_default(),
-                    };
-                    let o = natsort::cmp(&get(fa), &get(fb));
-                    if desc { o.reverse() } else { o }
-                });
-                Ok(self.with(items))
             }
             "find" => {
                 let name = arg_str(args, 0).unwrap_or_default();
