@@ -6,7 +6,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{Request, Response, Server, tree_contents, tree_hash};
+use support::{
+    JSON_TYPE, Request, Response, Server, assert_error, assert_unauthenticated, tree_contents,
+    tree_hash,
+};
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
 const EDITOR: (&str, &str) = ("editor@example.com", "editor-secret-2");
@@ -14,7 +17,6 @@ const CLIENT: (&str, &str) = ("client@example.com", "client-secret-3");
 const ROBOT: (&str, &str) = ("robot@example.com", "robot-secret-4");
 
 const UNEXPECTED: &str = "An unexpected error occurred! Enable debug mode for more info: https://getkirby.com/docs/reference/system/options/debug";
-const JSON_TYPE: &str = "application/json; charset=UTF-8";
 const SITE_TITLE: &str = "Saltmarsh Lighthouse Society";
 
 // ---------------------------------------------------------------------------------------------
@@ -125,39 +127,6 @@ fn basic((email, password): (&str, &str)) -> String {
 
 fn with_basic(req: Request, account: (&str, &str)) -> Request {
     req.header("Authorization", &basic(account))
-}
-
-/// Asserts a Kirby error envelope exactly: status, `Content-Type`, and the body
-/// `{"status":"error","message":…,"code":…,"key":…,"details":[]}` in that key order.
-#[track_caller]
-fn assert_error(r: &Response, status: u16, key: Option<&str>, message: &str) {
-    assert_eq!(r.status, status, "status; body: {}", r.text());
-    assert_eq!(r.header("content-type"), Some(JSON_TYPE), "{:?}", r.headers);
-    let body = r.json();
-    let expected = json!({
-        "status": "error",
-        "message": message,
-        "code": status,
-        "key": key,
-        "details": [],
-    });
-    assert_eq!(body, expected, "body: {}", r.text());
-    let keys: Vec<&str> = body
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        ["status", "message", "code", "key", "details"],
-        "key order"
-    );
-}
-
-#[track_caller]
-fn assert_unauthenticated(r: &Response) {
-    assert_error(r, 401, Some("error.auth"), "Unauthenticated");
 }
 
 #[track_caller]

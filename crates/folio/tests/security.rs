@@ -11,14 +11,16 @@ use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::{Redis, Request, Response, Server, Site, folio_cli, tree_contents, tree_hash};
+use support::{
+    JSON_TYPE, Redis, Request, Response, Server, Site, assert_error, assert_unauthenticated,
+    folio_cli, tree_contents, tree_hash,
+};
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
 const EDITOR: (&str, &str) = ("editor@example.com", "editor-secret-2");
 /// An e-mail address without an account.
 const GHOST: &str = "ghost@example.com";
 
-const JSON_TYPE: &str = "application/json; charset=UTF-8";
 const HTTPS_ONLY: &str = "Basic authentication is only allowed over HTTPS";
 
 /// The exact body of every refused login (wrong password, unknown e-mail, blocked client).
@@ -114,39 +116,6 @@ fn basic((email, password): (&str, &str)) -> String {
 /// `GET /api/auth` with Basic credentials.
 fn basic_auth(account: (&str, &str)) -> Request {
     Request::new("GET", "/api/auth").header("Authorization", &basic(account))
-}
-
-/// Asserts a Kirby error envelope exactly: status, `Content-Type`, and the body
-/// `{"status":"error","message":…,"code":…,"key":…,"details":[]}` in that key order.
-#[track_caller]
-fn assert_error(r: &Response, status: u16, key: Option<&str>, message: &str) {
-    assert_eq!(r.status, status, "status; body: {}", r.text());
-    assert_eq!(r.header("content-type"), Some(JSON_TYPE), "{:?}", r.headers);
-    let body = r.json();
-    let expected = json!({
-        "status": "error",
-        "message": message,
-        "code": status,
-        "key": key,
-        "details": [],
-    });
-    assert_eq!(body, expected, "body: {}", r.text());
-    let keys: Vec<&str> = body
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        ["status", "message", "code", "key", "details"],
-        "key order"
-    );
-}
-
-#[track_caller]
-fn assert_unauthenticated(r: &Response) {
-    assert_error(r, 401, Some("error.auth"), "Unauthenticated");
 }
 
 /// The refused-login answer, byte for byte.

@@ -724,3 +724,39 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
         data = &data[size + 2..];
     }
 }
+
+/// The JSON content type of every API answer.
+pub const JSON_TYPE: &str = "application/json; charset=UTF-8";
+
+/// Asserts a Kirby error envelope exactly: status, `Content-Type`, and the body
+/// `{"status":"error","message":…,"code":…,"key":…,"details":[]}` in that key order.
+#[track_caller]
+pub fn assert_error(r: &Response, status: u16, key: Option<&str>, message: &str) {
+    assert_eq!(r.status, status, "status; body: {}", r.text());
+    assert_eq!(r.header("content-type"), Some(JSON_TYPE), "{:?}", r.headers);
+    let body = r.json();
+    let expected = serde_json::json!({
+        "status": "error",
+        "message": message,
+        "code": status,
+        "key": key,
+        "details": [],
+    });
+    assert_eq!(body, expected, "body: {}", r.text());
+    let keys: Vec<&str> = body
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["status", "message", "code", "key", "details"],
+        "key order"
+    );
+}
+
+#[track_caller]
+pub fn assert_unauthenticated(r: &Response) {
+    assert_error(r, 401, Some("error.auth"), "Unauthenticated");
+}
