@@ -205,6 +205,11 @@ impl Config {
         matches!(self.values.get(key), Some(Value::Bool(true)))
     }
 
+    /// Whether an option is set to exactly `false`.
+    pub fn is_false(&self, key: &str) -> bool {
+        matches!(self.values.get(key), Some(Value::Bool(false)))
+    }
+
     /// PHP-style truthiness.
     pub fn truthy(&self, key: &str) -> bool {
         match self.values.get(key) {
@@ -224,6 +229,18 @@ impl Config {
             Some(Value::String(s)) => s.trim().parse().unwrap_or(default),
             _ => default,
         }
+    }
+
+    /// A duration option in seconds (whole or fractional); `default` when missing, not a
+    /// number, or not positive. Capped at one day.
+    pub fn seconds(&self, key: &str, default: f64) -> std::time::Duration {
+        let v = match self.values.get(key) {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        let secs = v.filter(|x| x.is_finite() && *x > 0.0).unwrap_or(default);
+        std::time::Duration::from_secs_f64(secs.min(86_400.0))
     }
 
     /// A string option.

@@ -175,6 +175,7 @@ fn serve(
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let runtime = runtime;
     runtime.block_on(async move {
         let store = config
             .string("session.store")
@@ -224,6 +225,7 @@ fn serve(
             templates,
         });
         watch::spawn(app.clone(), root.clone(), options);
+        let limits = server_limits(&app.config, &app.trusted_proxies);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -233,6 +235,45 @@ fn serve(
             "serving \"{title}\" from {} ({pages} pages, {users} users) on {scheme}://{addr}",
             root.display()
         );
-        http::serve(app, listener, acceptor).await
-    })
+        http::serve(app, listener, acceptor, limits).await
+    })?;
+    // Blocking tasks still running (a bcrypt check) get a moment; nothing waits longer.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(())
+}
+
+/// The listener's limits from the `folio.*` options, with the connection cap kept below
+/// the open-files limit (raised to its hard limit first).
+fn server_limits(config: &config::Config, proxies: &[http::client::Net]) -> http::server::Limits {
+    let d = http::server::Limits::default();
+    let fd_limit = http::server::raise_fd_limit();
+    let configured = config.int("folio.maxConnections", d.max_connections as i64);
+    let max_connections =
+        http::server::effective_max_connections(usize::try_from(configured).unwrap_or(1), fd_limit);
+    if (max_connections as i64) < configured {
+        tracing::info!(
+            "folio.maxConnections lowered to {max_connections} (open-files limit {})",
+            fd_limit.unwrap_or(0)
+        );
+    }
+    let hsts = match config.string("folio.hsts") {
+        Some(v) if !v.trim().is_empty() => Some(http::hv(v.trim())),
+        _ if config.is_false("folio.hsts") => None,
+        _ => d.hsts.clone(),
+    };
+    http::server::Limits {
+        max_connections,
+        max_connections_per_ip: usize::try_from(
+            config.int("folio.maxConnectionsPerIp", d.max_connections_per_ip as i64),
+        )
+        .unwrap_or(1)
+        .max(1),
+        header_timeout: config.seconds("folio.headerTimeout", d.header_timeout.as_secs_f64()),
+        keep_alive_timeout: config
+            .seconds("folio.keepAliveTimeout", d.keep_alive_timeout.as_secs_f64()),
+        send_timeout: config.seconds("folio.sendTimeout", d.send_timeout.as_secs_f64()),
+        shutdown_timeout: config.seconds("folio.shutdownTimeout", d.shutdown_timeout.as_secs_f64()),
+        hsts,
+        trusted_proxies: proxies.to_vec(),
+    }
 }

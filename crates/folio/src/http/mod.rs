@@ -9,6 +9,7 @@ pub mod media;
 pub mod multipart;
 pub mod request;
 pub mod response;
+pub mod server;
 pub mod session;
 pub mod tls;
 pub mod trials;
@@ -280,25 +281,16 @@ fn custom_route(app: &App, req: &Req, sess: &mut auth::SessionCtx) -> Option<Rep
     Some(Reply::raw(StatusCode::OK, ctype, body.into_bytes()))
 }
 
-/// Serves the app on a listener until Ctrl-C / SIGTERM, over TLS when an acceptor is given.
+/// Serves the app on a listener until Ctrl-C / SIGTERM, over TLS when an acceptor is given,
+/// with the connection limits of [`server::Limits`].
 pub async fn serve(
     app: AppState,
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: server::Limits,
 ) -> anyhow::Result<()> {
     let router = router(app);
-    match tls {
-        Some(acceptor) => tls::serve(router, listener, acceptor, shutdown_signal()).await,
-        None => {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-            Ok(())
-        }
-    }
+    server::serve(router, listener, tls, limits, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -99,19 +99,35 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root");
         copy_tree(&fixture_root(), &root);
-        Server::launch(dir, root, sets, None)
+        Server::launch(dir, root, sets, None, None)
+    }
+
+    /// Starts a server on an existing root with its open-files limit (soft and hard) set to
+    /// `nofile`, as `ulimit -n` does.
+    pub fn start_limited(root: &Path, sets: &[&str], nofile: u64) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Server::launch(dir, root.to_path_buf(), sets, None, Some(nofile))
     }
 
     /// Starts a server on an existing Kirby root (not copied, not deleted on drop), e.g. a
     /// [`Site`] that several servers share.
     pub fn start_on(root: &Path, sets: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
-        Server::launch(dir, root.to_path_buf(), sets, None)
+        Server::launch(dir, root.to_path_buf(), sets, None, None)
     }
 
     /// Starts an HTTPS server (`--tls-cert`/`--tls-key` with a fresh self-signed
     /// certificate for `127.0.0.1`) on an existing root; [`Server::send`] then speaks TLS.
     pub fn start_tls(root: &Path, sets: &[&str]) -> Server {
+        Server::tls_server(root, sets, None)
+    }
+
+    /// [`Server::start_tls`] with the open-files limit set to `nofile` (`ulimit -n`).
+    pub fn start_tls_limited(root: &Path, sets: &[&str], nofile: u64) -> Server {
+        Server::tls_server(root, sets, Some(nofile))
+    }
+
+    fn tls_server(root: &Path, sets: &[&str], nofile: Option<u64>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = TestCert::generate();
         let cert_path = dir.path().join("cert.pem");
@@ -123,7 +139,7 @@ impl Server {
             key: key_path,
             client: cert.client_config(),
         };
-        Server::launch(dir, root.to_path_buf(), sets, Some(tls))
+        Server::launch(dir, root.to_path_buf(), sets, Some(tls), nofile)
     }
 
     fn launch(
@@ -131,6 +147,7 @@ impl Server {
         root: PathBuf,
         sets: &[&str],
         tls: Option<TlsFiles>,
+        nofile: Option<u64>,
     ) -> Server {
         let log = dir.path().join("server.log");
         let mut last_error = String::new();
@@ -139,7 +156,16 @@ impl Server {
         for _ in 0..5 {
             let port = free_port();
             let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
+            let mut cmd = match nofile {
+                None => Command::new(env!("CARGO_BIN_EXE_folio")),
+                Some(n) => {
+                    let mut c = Command::new("bash");
+                    c.arg("-c")
+                        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                        .arg(env!("CARGO_BIN_EXE_folio"));
+                    c
+                }
+            };
             cmd.arg("serve")
                 .arg(&root)
                 .arg("--listen")
@@ -192,6 +218,65 @@ impl Server {
     /// The server's stderr so far (for assertion messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the server process, in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// CPU time (user + system) the server process has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|i| fields.get(*i).and_then(|v| v.parse::<u64>().ok()))
+            .sum();
+        // Linux reports these in clock ticks of 1/100 s (USER_HZ).
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Open file descriptors of the server process.
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
+    }
+
+    /// Waits for the process to exit; `true` when it did within `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
     }
 
     /// Whether the server process is still running.

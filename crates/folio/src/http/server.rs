@@ -1,0 +1,620 @@
+//! The listener: one accept loop for plain HTTP and HTTPS that owns every connection-level
+//! limit. It caps concurrent connections (overall and per client IP), bounds how long a
+//! connection may take to send a request head, sit idle between requests or stall while
+//! reading a response, backs off when accepting fails (file-descriptor exhaustion), logs
+//! repeated failures at a bounded rate, and shuts down gracefully within a deadline.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::HeaderValue;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+use super::Tls;
+use super::client::Net;
+
+/// Connection-level limits (`folio.*` options; see docs/SECURITY.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// `folio.maxConnections`: open connections at once (further ones get a 503 and are
+    /// closed). Clamped below the process's file-descriptor limit at start-up.
+    pub max_connections: usize,
+    /// `folio.maxConnectionsPerIp`: open connections at once from one client IP (trusted
+    /// proxies are exempt: their IP stands for many clients).
+    pub max_connections_per_ip: usize,
+    /// `folio.headerTimeout`: from the moment the server waits for a request until its whole
+    /// head (request line and headers) has arrived; also bounds the TLS handshake.
+    pub header_timeout: Duration,
+    /// `folio.keepAliveTimeout`: an open connection that sends nothing for this long after
+    /// its last response (or after connecting) is closed.
+    pub keep_alive_timeout: Duration,
+    /// `folio.sendTimeout`: a client that accepts no response bytes for this long is
+    /// disconnected.
+    pub send_timeout: Duration,
+    /// `folio.shutdownTimeout`: after SIGTERM / Ctrl-C, in-flight requests get this long to
+    /// finish before the process exits anyway.
+    pub shutdown_timeout: Duration,
+    /// The `Strict-Transport-Security` value sent over TLS (`folio.hsts`; `None` = off).
+    pub hsts: Option<HeaderValue>,
+    /// Proxies exempt from the per-IP cap (`folio.trustedProxies`).
+    pub trusted_proxies: Vec<Net>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            header_timeout: Duration::from_secs(15),
+            keep_alive_timeout: Duration::from_secs(5),
+            send_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(10),
+            hsts: Some(HeaderValue::from_static("max-age=31536000")),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Raises the soft open-files limit to the hard limit and returns the soft limit in force
+/// (so the connection cap can stay below it).
+pub fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let (soft, hard) = rlimit::Resource::NOFILE.get().ok()?;
+        if soft < hard && rlimit::Resource::NOFILE.set(hard, hard).is_ok() {
+            return Some(hard);
+        }
+        Some(soft)
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// File descriptors kept free for content files, sessions, the watcher and logs when the
+/// connection cap is derived from the descriptor limit.
+const FD_RESERVE: u64 = 128;
+
+/// The cap actually used: the configured one, but below the descriptor limit.
+pub fn effective_max_connections(configured: usize, fd_limit: Option<u64>) -> usize {
+    let by_fds = fd_limit
+        .map(|l| l.saturating_sub(FD_RESERVE).max(16) as usize)
+        .unwrap_or(usize::MAX);
+    configured.clamp(1, by_fds.max(1))
+}
+
+/// A log line that is written at most once per interval; the lines left out in between are
+/// counted and reported with the next one.
+pub struct RateLimitedLog {
+    interval_ms: u64,
+    last_ms: AtomicU64,
+    suppressed: AtomicU64,
+    epoch: Instant,
+}
+
+impl RateLimitedLog {
+    /// At most one line per `interval`.
+    pub fn new(interval: Duration) -> Self {
+        RateLimitedLog {
+            interval_ms: interval.as_millis() as u64,
+            last_ms: AtomicU64::new(u64::MAX),
+            suppressed: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Calls `emit` with the number of lines suppressed since the last one, or counts this
+    /// one as suppressed.
+    pub fn log(&self, emit: impl FnOnce(u64)) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        let last = self.last_ms.load(Ordering::Relaxed);
+        let due = last == u64::MAX || now.saturating_sub(last) >= self.interval_ms;
+        if due
+            && self
+                .last_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            emit(self.suppressed.swap(0, Ordering::Relaxed));
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The answer to a connection over the cap (plain HTTP only; a TLS client is just closed).
+static BUSY: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let body = r#"{"status":"error","message":"The server is busy, please try again later","code":503,"key":"error.unavailable","details":[]}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=UTF-8\r\nRetry-After: 1\r\nCache-Control: no-store, private\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+});
+
+/// Open connections per client IP.
+#[derive(Default)]
+struct PerIp {
+    counts: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// Releases one per-IP slot when the connection ends.
+struct IpSlot {
+    table: Arc<PerIp>,
+    ip: Option<IpAddr>,
+}
+
+impl PerIp {
+    fn acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            table: self.clone(),
+            ip: Some(ip),
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip {
+            let mut counts = self.table.counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = counts.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+/// How long to wait before accepting again after a failure: 5 ms, doubling to 1 s, back to
+/// none after a success.
+#[derive(Debug, Default)]
+struct Backoff(Duration);
+
+impl Backoff {
+    fn failed(&mut self) -> Duration {
+        self.0 = (self.0 * 2).clamp(Duration::from_millis(5), Duration::from_secs(1));
+        self.0
+    }
+
+    fn succeeded(&mut self) {
+        self.0 = Duration::ZERO;
+    }
+}
+
+/// Whether an accept error concerns only the one connection (retry at once) rather than the
+/// process (back off).
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Serves `router` on `listener` (over TLS when an acceptor is given) until `shutdown`
+/// resolves, then lets in-flight connections finish for at most `limits.shutdown_timeout`.
+pub async fn serve(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let limits = Arc::new(limits);
+    let max = limits.max_connections;
+    let permits = Arc::new(Semaphore::new(max));
+    let per_ip = Arc::new(PerIp::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let accept_log = RateLimitedLog::new(Duration::from_secs(10));
+    let cap_log = RateLimitedLog::new(Duration::from_secs(10));
+    let ip_log = RateLimitedLog::new(Duration::from_secs(10));
+    let mut backoff = Backoff::default();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => {
+                backoff.succeeded();
+                x
+            }
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                // EMFILE and friends: accepting again at once would fail again at once.
+                let wait = backoff.failed();
+                accept_log.log(|skipped| {
+                    tracing::warn!(
+                        "accepting connections failed: {e} (retrying in {} ms; {skipped} similar errors not logged)",
+                        wait.as_millis()
+                    )
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => continue,
+                    _ = &mut shutdown => break,
+                }
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            cap_log.log(|skipped| {
+                tracing::warn!(
+                    "connection limit reached ({max} open, folio.maxConnections): refusing new connections with 503 ({skipped} more refused since the last report)"
+                )
+            });
+            refuse(stream, tls.is_some());
+            continue;
+        };
+        let slot = if limits.trusted_proxies.iter().any(|n| n.contains(peer.ip())) {
+            Some(IpSlot {
+                table: per_ip.clone(),
+                ip: None,
+            })
+        } else {
+            per_ip.acquire(peer.ip(), limits.max_connections_per_ip)
+        };
+        let Some(slot) = slot else {
+            ip_log.log(|skipped| {
+                tracing::warn!(
+                    "{} has {} connections open (folio.maxConnectionsPerIp): refusing more ({skipped} more refused since the last report)",
+                    peer.ip(),
+                    limits.max_connections_per_ip
+                )
+            });
+            refuse(stream, tls.is_some());
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let limits = limits.clone();
+        let tls = tls.clone();
+        let stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _slot = slot;
+            let io = TimedIo::new(stream, limits.keep_alive_timeout, limits.send_timeout);
+            match tls {
+                None => connection(io, peer, false, router, &limits, stop).await,
+                Some(acceptor) => {
+                    let handshake = acceptor.accept(io);
+                    if let Ok(Ok(tls_stream)) =
+                        tokio::time::timeout(limits.header_timeout, handshake).await
+                    {
+                        connection(tls_stream, peer, true, router, &limits, stop).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(limits.shutdown_timeout, permits.acquire_many(all)).await;
+    if drained.is_err() {
+        tracing::warn!(
+            "shutting down with {} connections still open after {} s (folio.shutdownTimeout)",
+            max - permits.available_permits(),
+            limits.shutdown_timeout.as_secs()
+        );
+    }
+    Ok(())
+}
+
+/// Closes a connection over a cap: plain HTTP clients get a 503 first (written only if the
+/// socket takes it at once; nothing waits on a client that is over its limit).
+fn refuse(stream: tokio::net::TcpStream, tls: bool) {
+    if !tls {
+        let _ = stream.try_write(&BUSY);
+    }
+    drop(stream);
+}
+
+/// Serves HTTP/1.1 on one connection until it ends or the server stops.
+async fn connection<I>(
+    io: I,
+    peer: SocketAddr,
+    tls: bool,
+    router: Router,
+    limits: &Limits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let hsts = if tls { limits.hsts.clone() } else { None };
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if tls {
+            req.extensions_mut().insert(Tls);
+        }
+        let router = router.clone();
+        let hsts = hsts.clone();
+        async move {
+            let mut resp = router.oneshot(req.map(axum::body::Body::new)).await?;
+            if let Some(v) = hsts {
+                resp.headers_mut()
+                    .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, v);
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(io), svc);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Resolves once the server is stopping.
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// A TCP stream with two timers: reads fail once the connection has been idle (nothing
+/// received since the last response bytes were sent, or since connecting) for the
+/// keep-alive timeout, and writes fail once the peer has accepted no bytes for the send
+/// timeout. While a request is being handled the connection is not idle.
+pub struct TimedIo<T> {
+    inner: T,
+    keep_alive: Duration,
+    send_timeout: Duration,
+    /// When a byte last arrived (`None`: never).
+    last_read: Option<Instant>,
+    /// When a byte was last sent (or the connection was opened).
+    last_write: Instant,
+    read_timer: Pin<Box<tokio::time::Sleep>>,
+    read_deadline: Option<Instant>,
+    write_blocked_since: Option<Instant>,
+    write_timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<T> TimedIo<T> {
+    /// Wraps a stream.
+    pub fn new(inner: T, keep_alive: Duration, send_timeout: Duration) -> Self {
+        let now = Instant::now();
+        TimedIo {
+            inner,
+            keep_alive,
+            send_timeout,
+            last_read: None,
+            last_write: now,
+            read_timer: Box::pin(tokio::time::sleep(keep_alive)),
+            read_deadline: None,
+            write_blocked_since: None,
+            write_timer: Box::pin(tokio::time::sleep(send_timeout)),
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.last_read.is_none_or(|r| self.last_write >= r)
+    }
+}
+
+fn timed_out(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, what.to_string())
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    self.last_read = Some(Instant::now());
+                    self.read_deadline = None;
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => {
+                if !self.idle() {
+                    self.read_deadline = None;
+                    return Poll::Pending;
+                }
+                let since = self
+                    .last_read
+                    .map_or(self.last_write, |r| r.max(self.last_write));
+                let deadline = since + self.keep_alive;
+                if self.read_deadline != Some(deadline) {
+                    self.read_deadline = Some(deadline);
+                    self.read_timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::from_std(deadline));
+                }
+                match self.read_timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(timed_out("idle connection closed"))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> TimedIo<T> {
+    fn wrote(&mut self, n: usize) {
+        if n > 0 {
+            self.last_write = Instant::now();
+            self.write_blocked_since = None;
+        }
+    }
+
+    fn write_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let since = *self.write_blocked_since.get_or_insert_with(|| {
+            let now = Instant::now();
+            self.write_timer
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(now + self.send_timeout));
+            now
+        });
+        let _ = since;
+        match self.write_timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(timed_out("the client stopped reading"))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                self.wrote(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.write_pending(cx),
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Ok(n)) => {
+                self.wrote(n);
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => self.write_pending(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn cap_stays_below_the_descriptor_limit() {
+        assert_eq!(effective_max_connections(10_000, Some(1024)), 896);
+        assert_eq!(effective_max_connections(100, Some(1024)), 100);
+        assert_eq!(effective_max_connections(10_000, None), 10_000);
+        assert_eq!(effective_max_connections(0, Some(1024)), 1);
+        assert_eq!(effective_max_connections(10_000, Some(20)), 16);
+    }
+
+    #[test]
+    fn rate_limited_log_counts_what_it_leaves_out() {
+        let log = RateLimitedLog::new(Duration::from_secs(3600));
+        let mut lines = Vec::new();
+        for _ in 0..1000 {
+            log.log(|skipped| lines.push(skipped));
+        }
+        assert_eq!(lines, vec![0], "one line per interval");
+        assert_eq!(log.suppressed.load(Ordering::Relaxed), 999);
+        let fast = RateLimitedLog::new(Duration::ZERO);
+        let mut n = 0;
+        for _ in 0..5 {
+            fast.log(|_| n += 1);
+        }
+        assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn accept_failures_back_off_to_a_second() {
+        let mut b = Backoff::default();
+        let waits: Vec<u128> = (0..10).map(|_| b.failed().as_millis()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        // An EMFILE storm costs at most ~10 accept calls in the first two seconds.
+        let total: u128 = waits.iter().take(9).sum();
+        assert!(total < 2_300);
+        b.succeeded();
+        assert_eq!(b.failed(), Duration::from_millis(5));
+        assert!(is_connection_error(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+        assert!(
+            !is_connection_error(&io::Error::from_raw_os_error(24)),
+            "EMFILE backs off"
+        );
+    }
+
+    #[test]
+    fn per_ip_slots_are_released() {
+        let t = Arc::new(PerIp::default());
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let a = t.acquire(ip, 2).unwrap();
+        let _b = t.acquire(ip, 2).unwrap();
+        assert!(t.acquire(ip, 2).is_none());
+        assert!(t.acquire("192.0.2.8".parse().unwrap(), 2).is_some());
+        drop(a);
+        assert!(t.acquire(ip, 2).is_some());
+    }
+
+    #[tokio::test]
+    async fn idle_reads_time_out_but_busy_ones_do_not() {
+        let (client, server) = tokio::io::duplex(64);
+        let mut io = TimedIo::new(server, Duration::from_millis(100), Duration::from_secs(5));
+        let mut client = client;
+        client.write_all(b"GET").await.unwrap();
+        let mut buf = [0u8; 3];
+        io.read_exact(&mut buf).await.unwrap();
+        // A request is in progress (bytes arrived after the last write): no idle timer.
+        let busy = tokio::time::timeout(Duration::from_millis(300), io.read(&mut buf)).await;
+        assert!(busy.is_err(), "still waiting, not failed");
+        io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        let start = Instant::now();
+        let err = io.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(start.elapsed() >= Duration::from_millis(90));
+        assert!(start.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn stalled_writes_time_out() {
+        let (_client, server) = tokio::io::duplex(16);
+        let mut io = TimedIo::new(server, Duration::from_secs(5), Duration::from_millis(100));
+        let err = io.write_all(&[0u8; 1024]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+}
