@@ -39,6 +39,18 @@ pub enum Error {
     /// A backing service (session or trial store) is down: 503, fail closed.
     #[error("{message}")]
     Unavailable { key: &'static str, message: String },
+    /// The file on disk changed since the snapshot a write was based on (an edit outside
+    /// Folio not yet picked up): 409, nothing written (beyond Kirby).
+    #[error("{message}")]
+    Conflict { key: &'static str, message: String },
+    /// A request Folio refuses before any handler runs (a body over the size limit, a body
+    /// that stalls): the status is given, the message is always shown (beyond Kirby).
+    #[error("{message}")]
+    Request {
+        code: u16,
+        key: &'static str,
+        message: String,
+    },
     /// A Kirby API handler returning `null`: `{"status":"error","message":"not found","code":404}`.
     #[error("not found")]
     NullResult,
@@ -66,6 +78,8 @@ impl Error {
             Error::Unexpected { code, .. } => *code,
             Error::Unavailable { .. } => 503,
             Error::Precondition { .. } => 412,
+            Error::Conflict { .. } => 409,
+            Error::Request { code, .. } => *code,
         }
     }
 
@@ -80,7 +94,9 @@ impl Error {
             | Error::Logic { key, .. }
             | Error::ErrorPage { key, .. }
             | Error::Unavailable { key, .. }
-            | Error::Precondition { key, .. } => Some(key),
+            | Error::Precondition { key, .. }
+            | Error::Conflict { key, .. }
+            | Error::Request { key, .. } => Some(key),
             Error::NullResult | Error::Unexpected { .. } => None,
         }
     }
@@ -96,7 +112,10 @@ impl Error {
             Error::Logic { .. } => "Kirby\\Exception\\LogicException",
             Error::ErrorPage { .. } => "Kirby\\Exception\\ErrorPageException",
             Error::NullResult => "",
-            Error::Unavailable { .. } | Error::Precondition { .. } => "Kirby\\Exception\\Exception",
+            Error::Unavailable { .. }
+            | Error::Precondition { .. }
+            | Error::Conflict { .. }
+            | Error::Request { .. } => "Kirby\\Exception\\Exception",
             Error::Unexpected { exception, .. } => exception,
         }
     }

@@ -83,7 +83,14 @@ fn looks_like_svg(bytes: &[u8]) -> bool {
 
 fn is_text(bytes: &[u8]) -> bool {
     let sample = &bytes[..bytes.len().min(8192)];
-    !sample.contains(&0) && std::str::from_utf8(sample).is_ok()
+    if sample.contains(&0) {
+        return false;
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        // A character cut off by the end of the sample is still text.
+        Err(e) => e.error_len().is_none() && sample.len() < bytes.len(),
+    }
 }
 
 /// MIME type by extension (used where there are no bytes to look at).
@@ -159,6 +166,17 @@ pub fn orientation(w: u32, h: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_cut_inside_a_character_is_still_text() {
+        let mut text = "a".repeat(8191).into_bytes();
+        text.extend_from_slice("é and more".as_bytes());
+        assert_eq!(sniff_mime(&text, "md"), "text/plain");
+        assert_eq!(
+            sniff_mime(&[0xff, 0xfe, 0x41], "md"),
+            "application/octet-stream"
+        );
+    }
 
     #[test]
     fn media_tokens_match_kirby() {

@@ -36,6 +36,10 @@ enum Command {
         /// The private key (PEM) for `--tls-cert`.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Once listening, write the bound address to this file (for tests and scripts that
+        /// listen on port 0).
+        #[arg(long, hide = true)]
+        ready_file: Option<PathBuf>,
     },
     /// Measure the raw bcrypt-verify rate of this machine on all cores (for benchmarks).
     #[command(hide = true)]
@@ -67,7 +71,8 @@ fn main() {
             set,
             tls_cert,
             tls_key,
-        } => serve(root, &listen, &set, tls_cert.zip(tls_key)),
+            ready_file,
+        } => serve(root, &listen, &set, tls_cert.zip(tls_key), ready_file),
         Command::User { action } => user_cli::run(action),
         Command::BcryptRate { seconds } => {
             bcrypt_rate(seconds);
@@ -135,6 +140,7 @@ fn serve(
     listen: &str,
     set: &[String],
     tls: Option<(PathBuf, PathBuf)>,
+    ready_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     let root = site_root(root)?;
     let config = config::Config::load(&root, set)?;
@@ -212,6 +218,7 @@ fn serve(
             api_slug: config.string("api.slug").unwrap_or_else(|| "api".into()),
             debug: config.is_true("debug"),
             max_body: config.int("folio.maxBodySize", 16 * 1024 * 1024).max(1024) as usize,
+            body_timeout: config.seconds("folio.bodyTimeout", 60.0),
             sessions,
             trials,
             trusted_proxies,
@@ -230,6 +237,10 @@ fn serve(
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        if let Some(path) = &ready_file {
+            folio_core::store::write_atomic(path, format!("{addr}\n").as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!(
             "serving \"{title}\" from {} ({pages} pages, {users} users) on {scheme}://{addr}",

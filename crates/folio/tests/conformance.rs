@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -257,21 +257,21 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
-}
-
 fn start_server(root: &Path, logs: &Path, label: &str, sets: &[&str]) -> Server {
-    let port = free_port();
     let out = fs::File::create(logs.join(format!("{label}.stdout"))).expect("create log");
     let err_path = logs.join(format!("{label}.stderr"));
     let err = fs::File::create(&err_path).expect("create log");
+    // Port 0 plus the ready file: the server reports the port it bound, so no other
+    // process can take it in between.
+    let ready = logs.join(format!("{label}.ready"));
+    let _ = fs::remove_file(&ready);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
     cmd.arg("serve")
         .arg(root)
         .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"));
+        .arg("127.0.0.1:0")
+        .arg("--ready-file")
+        .arg(&ready);
     for s in sets {
         cmd.arg("--set").arg(s);
     }
@@ -279,11 +279,14 @@ fn start_server(root: &Path, logs: &Path, label: &str, sets: &[&str]) -> Server 
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err));
     let child = cmd.spawn().expect("spawn folio");
-    let mut server = Server { child, port };
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut server = Server { child, port: 0 };
     let start = Instant::now();
     loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        if let Some(addr) = fs::read_to_string(&ready)
+            .ok()
+            .and_then(|s| s.trim().parse::<SocketAddr>().ok())
+        {
+            server.port = addr.port();
             return server;
         }
         if let Ok(Some(status)) = server.child.try_wait() {
@@ -294,7 +297,7 @@ fn start_server(root: &Path, logs: &Path, label: &str, sets: &[&str]) -> Server 
             let stderr = fs::read_to_string(&err_path).unwrap_or_default();
             panic!("folio serve ({label}) did not accept connections within 30 s:\n{stderr}");
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -34,13 +34,147 @@ const AVATAR_MIMES: [&str; 5] = [
     "image/avif",
 ];
 
-/// One uploaded file: the name the client sent and the bytes.
+/// One uploaded file: the name the client sent and where its bytes are.
 #[derive(Debug, Clone, Copy)]
 pub struct Upload<'a> {
     /// The client's file name (may contain directory parts; it is sanitised).
     pub name: &'a str,
     /// The file's bytes.
-    pub bytes: &'a [u8],
+    pub bytes: Bytes<'a>,
+}
+
+impl<'a> Upload<'a> {
+    /// An upload held in memory (tests, small bodies).
+    pub fn memory(name: &'a str, bytes: &'a [u8]) -> Self {
+        Upload {
+            name,
+            bytes: Bytes::Memory(bytes),
+        }
+    }
+}
+
+/// An upload's bytes: in memory, or spooled to a temporary file while the request body was
+/// read (so a large upload never sits in memory).
+#[derive(Debug, Clone, Copy)]
+pub enum Bytes<'a> {
+    /// The whole file.
+    Memory(&'a [u8]),
+    /// A temporary file on the site's file system (already fsynced).
+    Spooled(&'a Spool),
+}
+
+/// A request body part written to a temporary file, with its first bytes kept for sniffing.
+#[derive(Debug)]
+pub struct Spool {
+    /// The temporary file (created below the site root, so it can be renamed into place).
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub len: u64,
+    /// Its first [`Spool::HEAD`] bytes.
+    pub head: Vec<u8>,
+}
+
+impl Spool {
+    /// How many leading bytes are kept in memory: enough for every MIME and text sniffer.
+    pub const HEAD: usize = 64 * 1024;
+}
+
+impl Bytes<'_> {
+    /// The size in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Bytes::Memory(b) => b.len() as u64,
+            Bytes::Spooled(s) => s.len,
+        }
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The leading bytes (all of them for a memory upload).
+    pub fn head(&self) -> &[u8] {
+        match self {
+            Bytes::Memory(b) => b,
+            Bytes::Spooled(s) => &s.head,
+        }
+    }
+
+    /// Image dimensions from the file's header.
+    fn dimensions(&self) -> Option<(u32, u32)> {
+        match self {
+            Bytes::Memory(b) => media::dimensions(b),
+            Bytes::Spooled(s) => media::dimensions(&s.head).or_else(|| {
+                imagesize::size(&s.path)
+                    .ok()
+                    .map(|d| (d.width as u32, d.height as u32))
+            }),
+        }
+    }
+
+    /// Every byte (read from the spool file when spooled; bounded by the body limit).
+    fn all(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Bytes::Memory(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            Bytes::Spooled(s) if s.len as usize == s.head.len() => {
+                Ok(std::borrow::Cow::Borrowed(&s.head))
+            }
+            Bytes::Spooled(s) => std::fs::read(&s.path).map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// Whether the file at `path` holds exactly these bytes (compared in chunks).
+    fn same_as(&self, path: &Path) -> bool {
+        use std::io::Read;
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        if !meta.is_file() || meta.len() != self.len() {
+            return false;
+        }
+        let (Ok(mut a), Ok(mut b)) = (std::fs::File::open(path), self.reader()) else {
+            return false;
+        };
+        let mut x = vec![0u8; 64 * 1024];
+        let mut y = vec![0u8; 64 * 1024];
+        loop {
+            let n = match a.read(&mut x) {
+                Ok(n) => n,
+                Err(_) => return false,
+            };
+            if n == 0 {
+                return true;
+            }
+            if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+                return false;
+            }
+        }
+    }
+
+    fn reader(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        Ok(match self {
+            Bytes::Memory(b) => Box::new(*b),
+            Bytes::Spooled(s) => Box::new(std::fs::File::open(&s.path)?),
+        })
+    }
+
+    /// Puts the bytes at `path` atomically: a memory upload through a temporary file, a
+    /// spooled one by renaming its (fsynced) spool file into place, then the folder is
+    /// fsynced. A spool on another file system is copied.
+    fn write_to(&self, path: &Path) -> std::io::Result<()> {
+        match self {
+            Bytes::Memory(b) => write_atomic(path, b),
+            Bytes::Spooled(s) => match std::fs::rename(&s.path, path) {
+                Ok(()) => sync_dir(path.parent().unwrap_or(Path::new("."))),
+                Err(e) if e.raw_os_error() == Some(18) => {
+                    // EXDEV: not on the same file system.
+                    write_atomic(path, &std::fs::read(&s.path)?)
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
 }
 
 /// The result of an upload.
@@ -74,7 +208,7 @@ pub fn create(
     let dir = parent_dir(ctx.snap, parent);
     let path = dir.join(&filename);
     if std::fs::symlink_metadata(&path).is_ok() {
-        if is_identical(&path, upload.bytes, template) {
+        if is_identical(&path, &upload.bytes, template) {
             return Ok(Created {
                 filename,
                 existed: true,
@@ -83,7 +217,7 @@ pub fn create(
         return Err(duplicate(&filename));
     }
     check_new_file(ctx.snap, &filename, upload, template, None)?;
-    write_new(ctx.snap, &dir, &filename, upload.bytes, template, sort)?;
+    write_new(ctx.snap, &dir, &filename, &upload.bytes, template, sort)?;
     Ok(Created {
         filename,
         existed: false,
@@ -110,15 +244,15 @@ pub fn replace(
     }
     let upload_name = upload_filename(upload);
     let ext = extension_of(&upload_name);
-    let mime = upload_mime(upload.bytes, &ext);
+    let mime = upload_mime(upload.bytes.head(), &ext);
     valid_mime(&mime, filename)?;
     let bp = ctx.snap.blueprints.file(file.template());
     check_accept(
         &accept_rules(&bp, None),
-        &Probe::new(&mime, &ext, upload.bytes),
+        &Probe::new(&mime, &ext, &upload.bytes),
     )?;
-    check_contents(upload.bytes, &mime, &file.extension())?;
-    write_atomic(&file.path, upload.bytes).map_err(io_error)
+    check_contents(&upload.bytes, &mime, &file.extension())?;
+    upload.bytes.write_to(&file.path).map_err(io_error)
 }
 
 /// Updates a file's meta fields (PATCH): the input is merged into the meta content (fields
@@ -303,7 +437,7 @@ pub fn create_avatar(ctx: &Ctx<'_>, u: UserIdx, upload: &Upload<'_>) -> Result<S
         ctx.snap,
         &dir,
         &filename,
-        upload.bytes,
+        &upload.bytes,
         Some("avatar"),
         None,
     )?;
@@ -391,7 +525,7 @@ fn upload_filename(upload: &Upload<'_>) -> String {
         return base.to_string();
     }
     let stem = if base.contains('.') { name } else { base };
-    match mime_to_extension(&upload_mime(upload.bytes, "")) {
+    match mime_to_extension(&upload_mime(upload.bytes.head(), "")) {
         Some(ext) => format!("{stem}.{ext}"),
         None => stem.to_string(),
     }
@@ -628,16 +762,16 @@ fn check_new_file(
     mimes: Option<&[&str]>,
 ) -> Result<()> {
     let ext = extension_of(filename);
-    let mime = upload_mime(upload.bytes, &ext);
+    let mime = upload_mime(upload.bytes.head(), &ext);
     valid_mime(&mime, filename)?;
     valid_extension(&ext, filename)?;
     valid_filename(filename)?;
     let bp = snap.blueprints.file(template);
     check_accept(
         &accept_rules(&bp, mimes),
-        &Probe::new(&mime, &ext, upload.bytes),
+        &Probe::new(&mime, &ext, &upload.bytes),
     )?;
-    check_contents(upload.bytes, &mime, &ext)
+    check_contents(&upload.bytes, &mime, &ext)
 }
 
 /// A file blueprint's normalised `accept` rules (Kirby's `FileBlueprint::normalizeAccept`).
@@ -741,16 +875,16 @@ struct Probe<'a> {
 }
 
 impl<'a> Probe<'a> {
-    fn new(mime: &'a str, ext: &'a str, bytes: &[u8]) -> Self {
+    fn new(mime: &'a str, ext: &'a str, bytes: &Bytes<'_>) -> Self {
         let dimensions = if mime.starts_with("image/") {
-            media::dimensions(bytes)
+            bytes.dimensions()
         } else {
             None
         };
         Probe {
             mime,
             ext,
-            size: bytes.len() as u64,
+            size: bytes.len(),
             dimensions,
         }
     }
@@ -878,14 +1012,15 @@ fn glob(s: &[u8], p: &[u8]) -> bool {
 
 /// Kirby's `validateContents` for SVG and XML: no active content (scripts, event handlers,
 /// `javascript:` URLs, embedded documents, entity declarations).
-fn check_contents(bytes: &[u8], mime: &str, ext: &str) -> Result<()> {
+fn check_contents(bytes: &Bytes<'_>, mime: &str, ext: &str) -> Result<()> {
     check_magic(mime, ext)?;
     let svgish =
         mime == "image/svg+xml" || mime.ends_with("/xml") || matches!(ext, "svg" | "svgz" | "xml");
     if !svgish {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(bytes).to_ascii_lowercase();
+    let all = bytes.all().map_err(io_error)?;
+    let text = String::from_utf8_lossy(&all).to_ascii_lowercase();
     let line_of = |pos: usize| text[..pos].matches('\n').count() + 1;
     let bad = |message: String| Err(invalid("error.invalidArgument", message));
     if let Some(pos) = text.find("<!entity") {
@@ -1044,17 +1179,8 @@ fn existing<'s>(snap: &'s Snapshot, parent: FileParent, filename: &str) -> Resul
 
 /// Whether the file at `path` has exactly these bytes and (from its meta file on disk)
 /// this template.
-fn is_identical(path: &Path, bytes: &[u8], template: Option<&str>) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    if !meta.is_file() || meta.len() != bytes.len() as u64 {
-        return false;
-    }
-    let Ok(current) = std::fs::read(path) else {
-        return false;
-    };
-    if current != bytes {
+fn is_identical(path: &Path, bytes: &Bytes<'_>, template: Option<&str>) -> bool {
+    if !bytes.same_as(path) {
         return false;
     }
     let stored = std::fs::read(meta_path(path))
@@ -1074,7 +1200,7 @@ fn write_new(
     snap: &Snapshot,
     dir: &Path,
     filename: &str,
-    bytes: &[u8],
+    bytes: &Bytes<'_>,
     template: Option<&str>,
     sort: Option<&str>,
 ) -> Result<()> {
@@ -1099,7 +1225,7 @@ fn write_new(
         content.insert("template".into(), t.to_string());
     }
     let path = dir.join(filename);
-    write_atomic(&path, bytes).map_err(io_error)?;
+    bytes.write_to(&path).map_err(io_error)?;
     if let Err(e) = write_content(&meta_path(&path), &content) {
         let _ = std::fs::remove_file(&path);
         return Err(e);
@@ -1223,7 +1349,7 @@ mod tests {
     }
 
     fn up<'a>(name: &'a str, bytes: &'a [u8]) -> Upload<'a> {
-        Upload { name, bytes }
+        Upload::memory(name, bytes)
     }
 
     #[test]

@@ -295,8 +295,67 @@ fn match_route(method: &Method, path: &str) -> Option<Matched> {
     None
 }
 
+/// What a route reads of the request body.
+enum Needs {
+    /// Nothing: the body is never read.
+    Nothing,
+    /// The whole body in memory, up to this many bytes.
+    Bytes(usize),
+    /// An upload form, streamed to temporary files.
+    Form,
+}
+
+/// Anonymous routes that read a body (the login) get at most this much.
+const ANONYMOUS_BODY_LIMIT: usize = 64 * 1024;
+
+fn needs(app: &App, m: &Matched, method: &Method) -> Needs {
+    match m.handler {
+        H::FileUpload | H::FileReplace | H::AvatarUpload => Needs::Form,
+        H::Logout | H::Ping => Needs::Nothing,
+        H::Login => Needs::Bytes(ANONYMOUS_BODY_LIMIT.min(app.max_body)),
+        _ if *method == Method::GET || *method == Method::HEAD => Needs::Nothing,
+        _ => Needs::Bytes(app.max_body),
+    }
+}
+
+/// Reads what the route needs of the body into `req`. Called only after the route matched
+/// and the caller passed the gate, so unknown routes and anonymous callers never make the
+/// server buffer anything.
+async fn read_body(
+    app: &App,
+    req: &mut Req,
+    body: axum::body::Body,
+    m: &Matched,
+) -> Result<(), Error> {
+    use crate::http::request::{read_bytes, read_form};
+    match needs(app, m, &req.method) {
+        Needs::Nothing => Ok(()),
+        Needs::Bytes(limit) => {
+            req.body = read_bytes(body, &req.headers, limit, app.body_timeout)
+                .await
+                .map_err(|e| e.to_error())?;
+            Ok(())
+        }
+        Needs::Form => {
+            let spool = app.root.join("content");
+            req.form = Some(
+                read_form(body, &req.headers, app.max_body, app.body_timeout, spool)
+                    .await
+                    .map_err(|e| e.to_error())?,
+            );
+            Ok(())
+        }
+    }
+}
+
 /// Handles one API request (`rest` is the path after `/<api.slug>/`).
-pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -> Reply {
+pub async fn dispatch(
+    app: &App,
+    req: &mut Req,
+    body: axum::body::Body,
+    sess: &mut SessionCtx,
+    rest: &str,
+) -> Reply {
     let path = rest.trim_matches('/');
     let Some(m) = (!path.is_empty())
         .then(|| match_route(&req.method, path))
@@ -314,6 +373,10 @@ pub async fn dispatch(app: &App, req: &Req, sess: &mut SessionCtx, rest: &str) -
     } else {
         Actor::Nobody
     };
+    if let Err(e) = read_body(app, req, body, &m).await {
+        return error_reply(app, &e, Some(&m.pattern));
+    }
+    let req: &Req = req;
     // Reads are answered from the response cache when the same user asked the same thing
     // of the same snapshot before.
     let cache_key = (req.method == Method::GET

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use folio_core::actions::Ctx;
-use folio_core::actions::file::{self, Created, Upload};
+use folio_core::actions::file::{self, Bytes, Created, Upload};
 use folio_core::model::{FileParent, UserIdx};
 use folio_core::permissions::{Actor, Target, can};
 use folio_core::{Error, Snapshot};
@@ -64,7 +64,7 @@ pub async fn handle(
                     let parent = key.resolve(s)?;
                     let upload = Upload {
                         name: &part.filename,
-                        bytes: &part.data,
+                        bytes: Bytes::Spooled(&part.data.spool),
                     };
                     file::replace(&ctx, parent, &name, &upload)
                 })
@@ -221,7 +221,7 @@ pub async fn handle(
                     };
                     let upload = Upload {
                         name: &part.filename,
-                        bytes: &part.data,
+                        bytes: Bytes::Spooled(&part.data.spool),
                     };
                     file::create_avatar(&ctx, u, &upload)
                 })
@@ -297,7 +297,7 @@ async fn upload(
                     }
                     let upload = Upload {
                         name: &p.filename,
-                        bytes: &p.data,
+                        bytes: Bytes::Spooled(&p.data.spool),
                     };
                     file::create(&ctx, parent, &upload, template.as_deref(), sort.as_deref())
                 })
@@ -455,7 +455,7 @@ fn find_file(v: &V<'_>, parent: FileParent, m: &Matched) -> Result<String, Error
 }
 
 fn form(req: &Req) -> multipart::Form {
-    multipart::parse(req.header("content-type").unwrap_or(""), &req.body)
+    req.form.clone().unwrap_or_default()
 }
 
 /// The first uploaded file of a single-file route.

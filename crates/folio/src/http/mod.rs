@@ -43,8 +43,10 @@ pub struct App {
     pub api_slug: String,
     /// `debug`.
     pub debug: bool,
-    /// Upper bound for request bodies.
+    /// Upper bound for request bodies (`folio.maxBodySize`).
     pub max_body: usize,
+    /// How long a request body may take to arrive (`folio.bodyTimeout`).
+    pub body_timeout: std::time::Duration,
     /// Login trial counters.
     pub trials: trials::TrialStore,
     /// `folio.trustedProxies`.
@@ -184,37 +186,16 @@ async fn handle(
     let path = parts.uri.path().to_string();
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let query = request::parse_query(&raw_query);
-    let has_creds =
-        parts.headers.contains_key("authorization") || parts.headers.contains_key("cookie");
-    let body = match axum::body::to_bytes(body, app.max_body).await {
-        Ok(b) => b,
-        Err(_) => {
-            let err = folio_core::Error::Unexpected {
-                code: 413,
-                exception: "Exception",
-                detail: format!("The request body is larger than {} bytes", app.max_body),
-            };
-            let mut reply = response::error_reply(&app, &err, None);
-            // Say why, even without debug mode: the limit is not a secret.
-            reply.body = serde_json::json!({
-                "status": "error",
-                "message": format!("The request body is too large (limit: {} bytes)", app.max_body),
-                "code": 413,
-                "key": "error.invalidArgument",
-                "details": [],
-            });
-            return response::finish(&app, reply, Vec::new(), has_creds);
-        }
-    };
     let tls = parts.extensions.get::<Tls>().is_some();
     let https = client::is_https(tls, peer.ip(), &parts.headers, &app.trusted_proxies);
-    let req = Req {
+    let mut req = Req {
         method,
         path,
         query,
         raw_query,
         headers: parts.headers,
-        body,
+        body: bytes::Bytes::new(),
+        form: None,
         peer,
         https,
     };
@@ -228,7 +209,8 @@ async fn handle(
     let mut sess = auth::SessionCtx::load(&app, &req).await;
     let prefix = format!("/{}/", app.api_slug);
     let reply = if let Some(rest) = req.path.strip_prefix(&prefix) {
-        crate::api::dispatch(&app, &req, &mut sess, rest).await
+        let rest = rest.to_string();
+        crate::api::dispatch(&app, &mut req, body, &mut sess, &rest).await
     } else if let Some(r) = custom_route(&app, &req, &mut sess) {
         r
     } else {

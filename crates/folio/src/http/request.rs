@@ -1,9 +1,19 @@
 //! The parts of an HTTP request the API looks at, decoded the way Kirby decodes them:
 //! the raw (undecoded) path, the query, and the request body (form fields, else JSON,
-//! else a query string), with case-insensitive key lookup.
+//! else a query string), with case-insensitive key lookup. Also reading the body itself:
+//! only ever after the route matched and the caller is known, within a size limit and a
+//! deadline, uploads streamed to temporary files.
 
+use axum::body::Body;
 use axum::http::{HeaderMap, Method};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use folio_core::Error;
+
+use super::multipart;
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
@@ -21,8 +31,11 @@ pub struct Req {
     pub raw_query: String,
     /// Request headers.
     pub headers: HeaderMap,
-    /// The raw body.
+    /// The raw body: empty until the route and the caller are known and the handler
+    /// needs it (see [`read_bytes`]).
     pub body: Bytes,
+    /// An upload form, read by [`read_form`] for the upload routes.
+    pub form: Option<multipart::Form>,
     /// The socket peer.
     pub peer: SocketAddr,
     /// Whether the request arrived over HTTPS.
@@ -79,6 +92,152 @@ impl Req {
         }
         form_to_value(parse_query(&text))
     }
+}
+
+/// Why a body was not read.
+#[derive(Debug)]
+pub enum BodyError {
+    /// More bytes than the limit (declared or sent).
+    TooLarge(usize),
+    /// The body did not arrive within the deadline.
+    Timeout(Duration),
+    /// The connection failed while the body was read.
+    Broken,
+    /// The upload form could not be read.
+    Form(multipart::Error),
+}
+
+impl BodyError {
+    /// The error the client sees.
+    pub fn to_error(&self) -> Error {
+        match self {
+            BodyError::TooLarge(limit) => Error::Request {
+                code: 413,
+                key: "error.invalidArgument",
+                message: format!("The request body is too large (limit: {limit} bytes)"),
+            },
+            BodyError::Form(multipart::Error::FieldsTooLarge) => Error::Request {
+                code: 413,
+                key: "error.invalidArgument",
+                message: format!(
+                    "The form fields are too large (limit: {} bytes)",
+                    multipart::MAX_FIELD_BYTES
+                ),
+            },
+            BodyError::Timeout(d) => Error::Request {
+                code: 408,
+                key: "error.invalidArgument",
+                message: format!(
+                    "The request body did not arrive within {} seconds",
+                    d.as_secs_f64()
+                ),
+            },
+            BodyError::Broken => Error::Request {
+                code: 400,
+                key: "error.invalidArgument",
+                message: "The request body could not be read".into(),
+            },
+            BodyError::Form(multipart::Error::Io(e)) => {
+                Error::internal(format!("spooling an upload failed: {e}"))
+            }
+        }
+    }
+}
+
+/// The `Content-Length` a request declares.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Reads a whole body into memory: refused at once when `Content-Length` is over `limit`,
+/// stopped as soon as more than `limit` bytes arrive or `deadline` passes.
+pub async fn read_bytes(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    deadline: Duration,
+) -> Result<Bytes, BodyError> {
+    if declared_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let read = async move {
+        let mut body = body;
+        let mut out = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Broken)?;
+            if let Ok(data) = frame.into_data() {
+                if out.len() + data.len() > limit {
+                    return Err(BodyError::TooLarge(limit));
+                }
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(out.freeze())
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .map_err(|_| BodyError::Timeout(deadline))?
+}
+
+/// Reads a `multipart/form-data` body as it arrives: file parts are written to temporary
+/// files in `spool_dir` on a blocking thread, never held in memory. The same limits as
+/// [`read_bytes`] apply. A body that is not multipart is not read (an empty form).
+pub async fn read_form(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+    deadline: Duration,
+    spool_dir: PathBuf,
+) -> Result<multipart::Form, BodyError> {
+    let ctype = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(boundary) = multipart::boundary(ctype) else {
+        return Ok(multipart::Form::default());
+    };
+    if declared_length(headers).is_some_and(|n| n > limit as u64) {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let parser = tokio::task::spawn_blocking(move || {
+        let mut p = multipart::Parser::new(&boundary, &spool_dir);
+        while let Some(chunk) = rx.blocking_recv() {
+            p.push(&chunk)?;
+        }
+        p.finish()
+    });
+    let read = async move {
+        let mut body = body;
+        let mut total = 0usize;
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| BodyError::Broken)?;
+            if let Ok(data) = frame.into_data() {
+                total += data.len();
+                if total > limit {
+                    return Err(BodyError::TooLarge(limit));
+                }
+                if tx.send(data).await.is_err() {
+                    break; // the parser stopped with an error; it reports it below
+                }
+            }
+        }
+        Ok(())
+    };
+    let streamed = tokio::time::timeout(deadline, read)
+        .await
+        .map_err(|_| BodyError::Timeout(deadline))
+        .and_then(|r| r);
+    // The sender is gone now (dropped with `read`), so the parser finishes.
+    let parsed = parser.await.map_err(|_| BodyError::Broken)?;
+    streamed?;
+    parsed.map_err(BodyError::Form)
 }
 
 fn form_to_value(pairs: Vec<(String, String)>) -> Value {

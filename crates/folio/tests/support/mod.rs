@@ -150,64 +150,59 @@ impl Server {
         nofile: Option<u64>,
     ) -> Server {
         let log = dir.path().join("server.log");
-        let mut last_error = String::new();
-        // The free port is found by binding port 0 and releasing it; another process could
-        // grab it in between, so retry a few times.
-        for _ in 0..5 {
-            let port = free_port();
-            let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-            let mut cmd = match nofile {
-                None => Command::new(env!("CARGO_BIN_EXE_folio")),
-                Some(n) => {
-                    let mut c = Command::new("bash");
-                    c.arg("-c")
-                        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
-                        .arg(env!("CARGO_BIN_EXE_folio"));
-                    c
-                }
-            };
-            cmd.arg("serve")
-                .arg(&root)
-                .arg("--listen")
-                .arg(addr.to_string())
-                .env("FOLIO_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::from(
-                    std::fs::File::create(&log).expect("server log file"),
-                ));
-            for s in sets {
-                cmd.arg("--set").arg(s);
+        let ready = dir.path().join("ready");
+        // Port 0: the server picks a free port and writes the address it bound to the ready
+        // file, so no other process can take the port in between.
+        let mut cmd = match nofile {
+            None => Command::new(env!("CARGO_BIN_EXE_folio")),
+            Some(n) => {
+                let mut c = Command::new("bash");
+                c.arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_folio"));
+                c
             }
-            if let Some(t) = &tls {
-                cmd.arg("--tls-cert")
-                    .arg(&t.cert)
-                    .arg("--tls-key")
-                    .arg(&t.key);
-            }
-            let mut child = cmd.spawn().expect("spawn the folio binary");
-            match wait_until_ready(&mut child, addr) {
-                Ok(()) => {
-                    return Server {
-                        child,
-                        addr,
-                        root,
-                        log,
-                        tls: tls.map(|t| t.client),
-                        _dir: dir,
-                    };
-                }
-                Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    last_error = format!(
-                        "{e}; server log:\n{}",
-                        std::fs::read_to_string(&log).unwrap_or_default()
-                    );
-                }
+        };
+        cmd.arg("serve")
+            .arg(&root)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--ready-file")
+            .arg(&ready)
+            .env("FOLIO_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::File::create(&log).expect("server log file"),
+            ));
+        for s in sets {
+            cmd.arg("--set").arg(s);
+        }
+        if let Some(t) = &tls {
+            cmd.arg("--tls-cert")
+                .arg(&t.cert)
+                .arg("--tls-key")
+                .arg(&t.key);
+        }
+        let mut child = cmd.spawn().expect("spawn the folio binary");
+        match wait_until_ready(&mut child, &ready) {
+            Ok(addr) => Server {
+                child,
+                addr,
+                root,
+                log,
+                tls: tls.map(|t| t.client),
+                _dir: dir,
+            },
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "folio did not start: {e}; server log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
             }
         }
-        panic!("folio did not start: {last_error}");
     }
 
     /// Starts a server with the fixture's own configuration.
@@ -537,21 +532,24 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn wait_until_ready(child: &mut Child, addr: SocketAddr) -> Result<(), String> {
+fn wait_until_ready(child: &mut Child, ready: &Path) -> Result<SocketAddr, String> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("folio exited early with {status}"));
         }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
+        if let Some(addr) = std::fs::read_to_string(ready)
+            .ok()
+            .and_then(|s| s.trim().parse::<SocketAddr>().ok())
+        {
+            return Ok(addr);
         }
         if Instant::now() > deadline {
             return Err(format!(
-                "folio did not listen on {addr} within {START_TIMEOUT:?}"
+                "folio did not start listening within {START_TIMEOUT:?}"
             ));
         }
-        std::thread::sleep(Duration::from_millis(25));
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
