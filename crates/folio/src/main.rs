@@ -213,6 +213,9 @@ fn serve(
             bail!("session.store must be `file` or a redis:// URL, got `{store}`");
         };
         let response_cache = config.int("folio.responseCache", 20_000).max(0) as usize;
+        let response_cache_bytes = config
+            .int("folio.responseCacheBytes", 64 * 1024 * 1024)
+            .max(0) as usize;
         let templates = site::Templates::load(&root, &config);
         let app = Arc::new(http::App {
             api_slug: config.string("api.slug").unwrap_or_else(|| "api".into()),
@@ -228,7 +231,7 @@ fn serve(
             root: root.clone(),
             snapshot_options: options.clone(),
             writer: tokio::sync::Mutex::new(()),
-            responses: http::cache::ResponseCache::new(response_cache),
+            responses: http::cache::ResponseCache::new(response_cache, response_cache_bytes),
             templates,
         });
         watch::spawn(app.clone(), root.clone(), options);

@@ -423,3 +423,42 @@ fn uploads_stream_to_disk_instead_of_memory() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn the_response_cache_is_bounded_in_bytes_and_skips_unknown_parameters() {
+    let site = Site::new();
+    // A page with a 1 MB field.
+    let path = site.root.join("content/home/home.txt");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n\n----\n\nBig: ");
+    text.push_str(&"lorem ipsum ".repeat(90_000));
+    std::fs::write(&path, text).unwrap();
+    let server = Server::start_on(&site.root, &["folio.responseCacheBytes=16000000"]);
+    let auth = basic(ADMIN);
+    let get = |target: &str| {
+        let r = server.send(&Request::new("GET", target).header("Authorization", &auth));
+        assert_eq!(r.status, 200, "{target}: {}", r.text());
+        assert!(r.body.len() > 1_000_000);
+    };
+    get("/api/pages/home");
+    let baseline = server.rss_kib();
+    // Unknown parameters: answered, never cached.
+    for n in 0..150 {
+        get(&format!("/api/pages/home?junk={n}"));
+    }
+    // Known parameters with distinct values: cached, within the byte budget.
+    for n in 0..150 {
+        get(&format!("/api/pages/home?select=content,title&limit={n}"));
+    }
+    let grown = server.rss_kib().saturating_sub(baseline);
+    assert!(
+        grown < 60 * 1024,
+        "300 distinct reads of a 1 MB page kept {} MiB",
+        grown / 1024
+    );
+    // Errors are not cached either: a missing page stays a miss and is answered right.
+    for _ in 0..3 {
+        let r = server.send(&Request::new("GET", "/api/pages/nope").header("Authorization", &auth));
+        assert_eq!(r.status, 404);
+    }
+}

@@ -380,7 +380,8 @@ pub async fn dispatch(
     // Reads are answered from the response cache when the same user asked the same thing
     // of the same snapshot before.
     let cache_key = (req.method == Method::GET
-        && !matches!(m.handler, H::System | H::Translations | H::Translation))
+        && !matches!(m.handler, H::System | H::Translations | H::Translation)
+        && crate::http::cache::cacheable_query(&req.raw_query))
     .then(|| match &actor {
         Actor::User(u) => Some(crate::http::cache::Key {
             version: snap.version,
