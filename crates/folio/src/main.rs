@@ -186,28 +186,36 @@ fn serve(
         let store = config
             .string("session.store")
             .unwrap_or_else(|| "file".into());
-        let (sessions, trials) = if store.starts_with("redis://") || store.starts_with("rediss://")
+        let fixed_secret = config.string("folio.secret").filter(|s| !s.is_empty());
+        let (sessions, trials, secret, redis) = if store.starts_with("redis://")
+            || store.starts_with("rediss://")
         {
-            let client =
-                redis::Client::open(store.as_str()).context("session.store: invalid Redis URL")?;
-            let cfg = redis::aio::ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
-                .set_response_timeout(Some(std::time::Duration::from_secs(2)))
-                .set_number_of_retries(2);
-            let conn = redis::aio::ConnectionManager::new_with_config(client, cfg)
-                .await
-                .context("session.store: cannot connect to Redis")?;
+            // Connected in the background: a node starts (and answers 503 to logins)
+            // while Redis is down.
+            let redis = http::redis::Redis::open(&store)?;
+            let _ = redis.connect().await;
+            let secret = match &fixed_secret {
+                Some(s) => http::secret::SiteSecret::fixed(s),
+                None => http::secret::SiteSecret::pending(),
+            };
             (
-                http::session::Store::new(http::session::Backend::Redis(conn.clone()), lifetimes),
-                http::trials::TrialStore::Redis(conn),
+                http::session::Store::new(http::session::Backend::Redis(redis.clone()), lifetimes),
+                http::trials::TrialStore::Redis(redis.clone()),
+                secret,
+                Some(redis),
             )
         } else if store == "file" {
+            let folder = root.join("site").join("sessions");
+            let secret = match &fixed_secret {
+                Some(s) => http::secret::SiteSecret::fixed(s),
+                None => http::secret::SiteSecret::from_folder(&folder)
+                    .context("reading the site secret")?,
+            };
             (
-                http::session::Store::new(
-                    http::session::Backend::Files(root.join("site").join("sessions")),
-                    lifetimes,
-                ),
+                http::session::Store::new(http::session::Backend::Files(folder), lifetimes),
                 http::trials::TrialStore::file(root.join("site").join("accounts").join(".logins")),
+                secret,
+                None,
             )
         } else {
             bail!("session.store must be `file` or a redis:// URL, got `{store}`");
@@ -223,6 +231,7 @@ fn serve(
             max_body: config.int("folio.maxBodySize", 16 * 1024 * 1024).max(1024) as usize,
             body_timeout: config.seconds("folio.bodyTimeout", 60.0),
             sessions,
+            secret,
             trials,
             trusted_proxies,
             basic_cache: http::auth::BasicCache::default(),
@@ -235,6 +244,19 @@ fn serve(
             templates,
         });
         watch::spawn(app.clone(), root.clone(), options);
+        if let Some(redis) = redis {
+            // Agree on the site secret whenever Redis is reachable (unless it is configured).
+            let keeper_app = app.clone();
+            let agree = fixed_secret.is_none();
+            redis.spawn_keeper(move |r| {
+                let app = keeper_app.clone();
+                async move {
+                    if agree {
+                        app.secret.agree(&r).await;
+                    }
+                }
+            });
+        }
         let limits = server_limits(&app.config, &app.trusted_proxies);
         let listener = tokio::net::TcpListener::bind(listen)
             .await

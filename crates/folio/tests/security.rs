@@ -146,8 +146,10 @@ fn logins_path(root: &Path) -> PathBuf {
     root.join("site/accounts/.logins")
 }
 
-/// `site/accounts/.logins` as JSON (panics when it is missing).
+/// `site/accounts/.logins` as JSON (panics when it is missing). The server writes the file
+/// in the background, at most once a second, so this first waits for that.
 fn read_logins(root: &Path) -> Value {
+    std::thread::sleep(Duration::from_millis(1300));
     let path = logins_path(root);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{} should exist: {e}", path.display()));
@@ -1016,4 +1018,341 @@ fn user_cli_manages_accounts_in_kirby_format() {
     });
     assert!(gone.is_some(), "the server still lists the deleted account");
     assert_invalid_login(&server.send(&basic_auth(nina)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Nothing stored before a login; pre-login tokens shared by every node
+// ---------------------------------------------------------------------------------------------
+
+/// Session files in a sessions folder (the site secret does not count).
+fn session_files(root: &Path) -> usize {
+    std::fs::read_dir(root.join("site/sessions"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".sess"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn anonymous_csrf_tokens_and_csrf_pages_store_nothing() {
+    // The example site: every page calls csrf() in its template.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    support::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site"),
+        &root,
+    );
+    let _ = std::fs::remove_dir_all(root.join("site/sessions"));
+    let server = Server::start_on(&root, &[]);
+    let mut last = None;
+    for i in 0..2000 {
+        let r = if i % 10 == 0 {
+            server.get("/")
+        } else {
+            server.get("/app")
+        };
+        assert_eq!(r.status, 200, "{}", r.text());
+        if i % 10 == 9 {
+            last = Some(r);
+        }
+    }
+    for _ in 0..500 {
+        assert_eq!(server.get("/api/auth").status, 401);
+    }
+    assert_eq!(
+        session_files(&root),
+        0,
+        "anonymous traffic wrote session files"
+    );
+    // A page's token and cookie still log in, and only that login is stored.
+    let page = last.expect("a page");
+    let html = page.text();
+    let csrf = html
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the csrf meta tag")
+        .to_string();
+    let pre = Session {
+        cookie: page.cookie("kirby_session").expect("cookie"),
+        csrf,
+    };
+    let r = try_login(&server, &pre, "admin@example.com", "folio-demo-1");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(session_files(&root), 1);
+}
+
+#[test]
+fn a_token_from_another_node_logs_in() {
+    // Two nodes on one site folder (file sessions): they share the secret file.
+    let site = Site::new();
+    let a = Server::start_on(&site.root, &[]);
+    let b = Server::start_on(&site.root, &[]);
+    let pre = start_session(&a);
+    let r = try_login(&b, &pre, ADMIN.0, ADMIN.1);
+    assert_eq!(r.status, 200, "login on B with A's token: {}", r.text());
+    let s = Session {
+        cookie: r.cookie("kirby_session").unwrap(),
+        csrf: pre.csrf.clone(),
+    };
+    assert_auth_ok(&get_auth(&a, &s), ADMIN.0);
+    // A node with another secret does not accept the token.
+    let other = Site::new();
+    let c = Server::start_on(&other.root, &[]);
+    let r = try_login(&c, &pre, ADMIN.0, ADMIN.1);
+    assert_error(&r, 400, Some("error.invalidArgument"), "Invalid CSRF token");
+
+    // Two nodes on Redis agree on the secret through Redis.
+    let redis = Redis::start();
+    let store = format!("session.store={}", redis.url());
+    let x = Server::start_on(&Site::new().root, &[store.as_str()]);
+    let y = Server::start_on(&Site::new().root, &[store.as_str()]);
+    let pre = poll(Duration::from_secs(10), || {
+        let r = x.get("/csrf");
+        (r.status == 200).then(|| start_session(&x))
+    })
+    .expect("node X hands out tokens");
+    let r = poll(Duration::from_secs(10), || {
+        let r = try_login(&y, &pre, ADMIN.0, ADMIN.1);
+        (r.status == 200).then_some(r)
+    })
+    .unwrap_or_else(|| panic!("login on Y with X's token failed: {}", y.log()));
+    let s = Session {
+        cookie: r.cookie("kirby_session").unwrap(),
+        csrf: pre.csrf,
+    };
+    assert_auth_ok(&get_auth(&x, &s), ADMIN.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. A burst of guesses: trials are reserved before bcrypt runs
+// ---------------------------------------------------------------------------------------------
+
+/// Sends `n` requests at once (one thread each) and returns the answers.
+fn burst(server: &Server, reqs: Vec<Request>) -> Vec<Response> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = reqs
+            .iter()
+            .map(|r| scope.spawn(move || server.send(r)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+#[test]
+fn a_concurrent_burst_cannot_defeat_auth_trials() {
+    // Basic auth: 300 wrong guesses at once, then the right password.
+    let server = Server::start(&["auth.trials=10", "folio.maxConnectionsPerIp=1000"]);
+    let wrong: Vec<Request> = (0..300)
+        .map(|i| {
+            Request::new("GET", "/api/auth").header(
+                "Authorization",
+                &basic((EDITOR.0, &format!("guess-{i:04}-x"))),
+            )
+        })
+        .collect();
+    for r in burst(&server, wrong) {
+        assert_invalid_login(&r);
+    }
+    assert_invalid_login(&server.send(&basic_auth(EDITOR)));
+    let logins = read_logins(&server.root);
+    assert_trial_entry(&logins["by-ip"][ip_hash("127.0.0.1")], 10);
+    assert_trial_entry(&logins["by-email"][EDITOR.0], 10);
+
+    // Session logins from one pre-login session, the same way.
+    let server = Server::start(&["auth.trials=10", "folio.maxConnectionsPerIp=1000"]);
+    let pre = start_session(&server);
+    let wrong: Vec<Request> = (0..300)
+        .map(|i| login_request(&pre, ADMIN.0, &format!("guess-{i:04}-x")))
+        .collect();
+    for r in burst(&server, wrong) {
+        assert_invalid_login(&r);
+    }
+    assert_invalid_login(&try_login(&server, &pre, ADMIN.0, ADMIN.1));
+    assert_trial_entry(
+        &read_logins(&server.root)["by-ip"][ip_hash("127.0.0.1")],
+        10,
+    );
+}
+
+#[test]
+fn a_burst_across_redis_nodes_cannot_defeat_auth_trials() {
+    let redis = Redis::start();
+    let site = Site::new();
+    let store = format!("session.store={}", redis.url());
+    let sets = [
+        store.as_str(),
+        "auth.trials=10",
+        "folio.maxConnectionsPerIp=1000",
+    ];
+    let a = Server::start_on(&site.root, &sets);
+    let b = Server::start_on(&site.root, &sets);
+    let wrong = |i: usize| {
+        Request::new("GET", "/api/auth").header(
+            "Authorization",
+            &basic((EDITOR.0, &format!("guess-{i:04}-x"))),
+        )
+    };
+    std::thread::scope(|scope| {
+        let ha = scope.spawn(|| burst(&a, (0..150).map(wrong).collect()));
+        let hb = scope.spawn(|| burst(&b, (150..300).map(wrong).collect()));
+        for r in ha.join().unwrap().into_iter().chain(hb.join().unwrap()) {
+            assert_invalid_login(&r);
+        }
+    });
+    assert_invalid_login(&a.send(&basic_auth(EDITOR)));
+    assert_invalid_login(&b.send(&basic_auth(EDITOR)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. A logout racing a request of the same session
+// ---------------------------------------------------------------------------------------------
+
+/// Starts a PATCH in the session whose body is held back; the server has loaded (and
+/// renewed) the session by the time this returns. Finish it with [`finish_held`].
+fn hold_request(server: &Server, s: &Session) -> std::net::TcpStream {
+    let body = r#"{"title":"Home"}"#;
+    let head = format!(
+        "PATCH /api/pages/home/title HTTP/1.1\r\nHost: x\r\nCookie: {}\r\nX-CSRF: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        s.cookie,
+        s.csrf,
+        body.len()
+    );
+    let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+    conn.write_all(head.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    conn
+}
+
+/// Sends the held body and returns the answer's `kirby_session` cookie pair, if any.
+fn finish_held(mut conn: std::net::TcpStream) -> (String, Option<String>) {
+    conn.write_all(br#"{"title":"Home"}"#).unwrap();
+    let mut raw = Vec::new();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = conn.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let cookie = text
+        .lines()
+        .rfind(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: kirby_session=")
+        })
+        .map(|l| {
+            l["set-cookie: ".len()..]
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string()
+        });
+    (text, cookie)
+}
+
+fn logout_race(a: &Server, b: &Server) {
+    // Short lifetimes, so the held request both renews the session and records activity.
+    // With `session.durationNormal=10`, a session renews once less than 5 s are left.
+    let s = login(a, ADMIN);
+    std::thread::sleep(Duration::from_millis(6000));
+    let held = hold_request(a, &s);
+    let r = b.send(&s.apply(Request::new("POST", "/api/auth/logout")));
+    assert_eq!(r.status, 200, "logout: {}", r.text());
+    let (answer, renewed) = finish_held(held);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The old token, and the renewed one the in-flight request handed out, are both dead.
+    assert_unauthenticated(&get_auth(a, &s));
+    assert_unauthenticated(&get_auth(b, &s));
+    let renewed = Session {
+        cookie: renewed.expect("the held request renewed the session"),
+        csrf: s.csrf.clone(),
+    };
+    assert_unauthenticated(&get_auth(a, &renewed));
+    assert_unauthenticated(&get_auth(b, &renewed));
+}
+
+#[test]
+fn a_logout_racing_a_request_stays_a_logout() {
+    let sets = ["session.durationNormal=10", "session.timeout=30"];
+    for _ in 0..2 {
+        let server = Server::start(&sets);
+        logout_race(&server, &server);
+        assert_eq!(session_files(&server.root), 0, "a session came back");
+    }
+}
+
+#[test]
+fn a_logout_racing_a_request_on_another_redis_node_stays_a_logout() {
+    let redis = Redis::start();
+    let store = format!("session.store={}", redis.url());
+    let sets = [
+        store.as_str(),
+        "session.durationNormal=10",
+        "session.timeout=30",
+    ];
+    let site = Site::new();
+    let a = Server::start_on(&site.root, &sets);
+    let b = Server::start_on(&site.root, &sets);
+    for _ in 0..2 {
+        logout_race(&a, &b);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. A Redis outage fails closed, and a node starts without Redis
+// ---------------------------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_unavailable(r: &Response) {
+    assert_eq!(r.status, 503, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["key"], "error.unavailable", "{body}");
+    assert_eq!(body["code"], 503, "{body}");
+}
+
+#[test]
+fn a_redis_outage_fails_closed_and_a_node_starts_without_redis() {
+    let mut redis = Redis::start();
+    let store = format!("session.store={}", redis.url());
+    let site = Site::new();
+    let a = Server::start_on(&site.root, &[store.as_str()]);
+    let pre = poll(Duration::from_secs(10), || {
+        (a.get("/csrf").status == 200).then(|| start_session(&a))
+    })
+    .expect("tokens while Redis is up");
+    redis.stop();
+    // A login with a valid token: 503, not "Invalid CSRF token".
+    assert_unavailable(&try_login(&a, &pre, ADMIN.0, ADMIN.1));
+    // No tokens for sessions that could not be stored.
+    let r = poll(Duration::from_secs(10), || {
+        let r = a.get("/csrf");
+        (r.status == 503).then_some(r)
+    })
+    .expect("GET /csrf during the outage");
+    assert_unavailable(&r);
+    assert!(r.cookie("kirby_session").is_none(), "{:?}", r.headers);
+
+    // A second node starts while Redis is down, answers 503, and recovers.
+    let b = Server::start_on(&site.root, &[store.as_str()]);
+    assert_unavailable(&b.get("/csrf"));
+    assert_unavailable(&b.send(&basic_auth(ADMIN)));
+    redis.restart();
+    let s = poll(Duration::from_secs(15), || {
+        let r = b.get("/csrf");
+        if r.status != 200 {
+            return None;
+        }
+        let pre = Session {
+            cookie: r.cookie("kirby_session")?,
+            csrf: r.json()["csrf"].as_str()?.to_string(),
+        };
+        let r = try_login(&b, &pre, ADMIN.0, ADMIN.1);
+        (r.status == 200).then(|| Session {
+            cookie: r.cookie("kirby_session").unwrap(),
+            csrf: pre.csrf,
+        })
+    })
+    .unwrap_or_else(|| panic!("node B did not recover: {}", b.log()));
+    assert_auth_ok(&get_auth(&b, &s), ADMIN.0);
+    assert_auth_ok(&get_auth(&a, &s), ADMIN.0);
 }

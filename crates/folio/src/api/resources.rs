@@ -646,7 +646,8 @@ async fn login(
     snap: &Snapshot,
     base: &str,
 ) -> Result<Reply, Error> {
-    let reference = sess.csrf_reference(app);
+    // A session that could not be loaded (store down) fails closed before anything else.
+    let reference = sess.csrf_reference(app)?;
     let sent = req.header("x-csrf").unwrap_or("");
     if sent.is_empty()
         || !bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -654,7 +655,6 @@ async fn login(
             reference.as_bytes(),
         ))
     {
-        sess.mark_ephemeral();
         return Err(Error::invalid_argument("Invalid CSRF token"));
     }
     let body = req.body();
@@ -692,17 +692,8 @@ async fn login(
         Check::Full,
     )
     .await?;
-    if long {
-        sess.make_long(app);
-    }
-    sess.regenerate(app);
     let has_password = snap.users[u].password_mtime.is_some();
-    let user_id = snap.users[u].id.clone();
-    let s = sess.get_or_create(app);
-    s.set("kirby.userId", Value::String(user_id));
-    if has_password {
-        s.set("kirby.loginTimestamp", json!(crate::time::now()));
-    }
+    sess.begin_login(app, &snap.users[u].id, long, has_password)?;
     let actor = Actor::User(u);
     let v = V {
         snap,
@@ -717,28 +708,19 @@ async fn login(
 
 /// Logout: no CSRF, no auth. Drops the user; destroys an empty session, else regenerates.
 fn logout(app: &App, sess: &mut SessionCtx) -> Reply {
-    let Some(s) = sess.get() else {
-        return Reply::ok();
-    };
-    let challenge_keys: Vec<String> = s
-        .record
-        .data
-        .keys()
-        .filter(|k| k.starts_with("kirby.challenge"))
-        .cloned()
-        .collect();
-    for k in challenge_keys {
-        s.remove(&k);
-    }
-    if s.record.data.contains_key("kirby.userId") {
-        s.remove("kirby.userId");
-        s.remove("kirby.loginTimestamp");
-        if s.record.data.is_empty() {
-            sess.destroy();
-        } else {
-            sess.regenerate(app);
+    if let Some(s) = sess.get() {
+        let challenge_keys: Vec<String> = s
+            .record
+            .data
+            .keys()
+            .filter(|k| k.starts_with("kirby.challenge"))
+            .cloned()
+            .collect();
+        for k in challenge_keys {
+            s.remove(&k);
         }
     }
+    sess.logout(app);
     Reply::ok()
 }
 

@@ -5,7 +5,7 @@
 //! user's default view from the new snapshot, or `ok` for a delete. Changing your own
 //! password logs you in again, so the response starts a fresh session cookie.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use folio_core::actions::Ctx;
 use folio_core::actions::user::{self, NewUser};
@@ -130,7 +130,7 @@ pub async fn handle(
         return Ok(Reply::ok());
     }
     if is_password && own {
-        relogin(app, sess, &target_id);
+        relogin(app, sess, &target_id)?;
     }
     render(app, req, snap, actor, &new, &target_id)
 }
@@ -139,14 +139,12 @@ pub async fn handle(
 /// `loginPasswordless`): a new session token, even for a Basic-auth request, with a login
 /// timestamp taken after the new `.htpasswd` was written, so this session stays valid while
 /// every older one is logged out.
-fn relogin(app: &App, sess: &mut SessionCtx, user_id: &str) {
-    if sess.get().is_some() {
-        sess.regenerate(app);
+fn relogin(app: &App, sess: &mut SessionCtx, user_id: &str) -> Result<(), Error> {
+    sess.begin_login(app, user_id, false, true)?;
+    if let Some(s) = sess.get() {
+        s.remove("kirby.resetPassword");
     }
-    let s = sess.get_or_create(app);
-    s.set("kirby.userId", Value::String(user_id.to_string()));
-    s.set("kirby.loginTimestamp", json!(crate::time::now()));
-    s.remove("kirby.resetPassword");
+    Ok(())
 }
 
 /// The user of `users/<key>` or `account`; missing or inaccessible users are 404.

@@ -16,7 +16,7 @@ use folio_core::{Error, Snapshot};
 
 use super::App;
 use super::request::Req;
-use super::session::{Session, cookie_value, random_hex, token_from_cookie};
+use super::session::{Save, Saved, Session, cookie_value, random_hex, token_from_cookie};
 use crate::time::{http_date, now};
 
 enum CookieEvent {
@@ -24,23 +24,51 @@ enum CookieEvent {
     Delete,
 }
 
+/// Session data keys this module manages.
+const USER_ID: &str = "kirby.userId";
+const LOGIN_TIME: &str = "kirby.loginTimestamp";
+const CSRF: &str = "kirby.csrf";
+/// The id of the pre-login session a login started from: its CSRF token is derived from it,
+/// so the token stays the same through login and logout (as Kirby's does).
+const CSRF_ID: &str = "folio.csrfId";
+
+/// Pre-login sessions: a cookie in Kirby's token format whose key is derived from the site
+/// secret, and whose CSRF token is too. Nothing is stored for them, so anonymous traffic can
+/// never fill the store, and any node sharing the secret accepts them.
+pub mod prelogin {
+    use super::super::secret::SiteSecret;
+
+    /// The key of the pre-login token `expiry.id.<key>`.
+    pub fn key(secret: &SiteSecret, expiry: i64, id: &str) -> Option<String> {
+        secret.derive("folio-prelogin-key", &[&expiry.to_string(), id])
+    }
+
+    /// The CSRF token of a pre-login session with this id.
+    pub fn csrf(secret: &SiteSecret, id: &str) -> Option<String> {
+        secret.derive("folio-csrf", &[id])
+    }
+}
+
 /// The session state of one request: loaded once at the start, changed in memory by the
-/// handlers, written (and old tokens deleted) at the end.
+/// handlers, written (and replaced or destroyed tokens deleted) at the end.
 pub struct SessionCtx {
     session: Option<Session>,
-    ephemeral: bool,
     destroyed: bool,
     events: Vec<CookieEvent>,
     created_here: bool,
     https: bool,
-    /// Store names (`expiry.id`) to delete at the end (regenerated or destroyed sessions).
+    /// Stored names (`expiry.id`) to delete at the end (destroyed sessions).
     delete: Vec<String>,
-    /// Set when the session store could not be reached.
+    /// Set when the session store (or the site secret) could not be reached.
     pub unavailable: Option<String>,
+    /// A login was established by this request (a verified password): its session is
+    /// created even if the session it came from was destroyed meanwhile.
+    fresh_login: bool,
 }
 
 impl SessionCtx {
-    /// Loads the session named by the cookie (or `Authorization: Session <token>`).
+    /// Loads the session named by the cookie (or `Authorization: Session <token>`): a
+    /// pre-login token is checked against the site secret without touching the store.
     pub async fn load(app: &App, req: &Req) -> Self {
         let name = app
             .config
@@ -57,25 +85,55 @@ impl SessionCtx {
             header_token.or_else(|| req.cookie(&name).and_then(|v| token_from_cookie(&v, &key)));
         let mut ctx = SessionCtx {
             session: None,
-            ephemeral: false,
             destroyed: false,
             events: Vec::new(),
             created_here: false,
             https: req.https,
             delete: Vec::new(),
             unavailable: None,
+            fresh_login: false,
         };
-        if let Some(token) = token {
-            match app.sessions.load(&token).await {
-                Ok(Some(s)) => {
-                    ctx.session = Some(s);
-                    ctx.touch(app);
-                }
-                Ok(None) => {}
-                Err(e) => ctx.unavailable = Some(e.0),
+        let Some(token) = token else {
+            return ctx;
+        };
+        if let Some(s) = ctx.prelogin_from_token(app, &token) {
+            ctx.session = Some(s);
+            ctx.touch(app);
+            return ctx;
+        }
+        match app.sessions.load(&token).await {
+            Ok(Some(s)) => {
+                ctx.session = Some(s);
+                ctx.touch(app);
             }
+            Ok(None) => {}
+            Err(e) => ctx.unavailable = Some(e.0),
         }
         ctx
+    }
+
+    /// A pre-login session, if the token is one (its key matches the derived key).
+    fn prelogin_from_token(&mut self, app: &App, token: &str) -> Option<Session> {
+        let (expiry, id, key) = super::session::split_token(token)?;
+        let Some(expected) = prelogin::key(&app.secret, expiry, id) else {
+            // Without the secret nothing can be told apart: fail closed.
+            self.unavailable = Some("the site secret is not known yet".into());
+            return None;
+        };
+        if !bool::from(expected.as_bytes().ct_eq(key.as_bytes())) || expiry <= now() {
+            return None;
+        }
+        let mut s = app.sessions.create();
+        s.id = id.to_string();
+        s.key = key.to_string();
+        s.record.expiry_time = expiry;
+        s.record.start_time = expiry - s.record.duration;
+        // No activity is recorded for a session that is not stored.
+        s.record.timeout = None;
+        s.record.last_activity = None;
+        s.dirty = false;
+        s.prelogin = true;
+        Some(s)
     }
 
     /// Activity bookkeeping and renewal of a loaded session.
@@ -93,6 +151,7 @@ impl SessionCtx {
             s.dirty = true;
         }
         if s.record.renewable && s.record.expiry_time - t < s.record.duration / 2 {
+            s.leave_stored_name();
             s.record.expiry_time = t + s.record.duration;
             self.regenerate(app);
         }
@@ -103,61 +162,78 @@ impl SessionCtx {
         self.session.as_mut()
     }
 
-    /// The session, created (and its cookie queued) when there is none.
-    pub fn get_or_create(&mut self, app: &App) -> &mut Session {
+    /// The session, created (and its cookie queued) when there is none: a new session is a
+    /// pre-login one until a login is set on it. Fails when the site secret is not known.
+    pub fn get_or_create(&mut self, app: &App) -> Result<&mut Session, Error> {
         if self.session.is_none() {
-            let s = app.sessions.create();
+            let mut s = app.sessions.create();
+            s.key = prelogin::key(&app.secret, s.record.expiry_time, &s.id)
+                .ok_or_else(|| unavailable("the site secret is not known yet"))?;
+            s.record.timeout = None;
+            s.record.last_activity = None;
+            s.prelogin = true;
             self.events
                 .push(CookieEvent::Set(s.token(), s.record.expiry_time));
             self.session = Some(s);
             self.created_here = true;
             self.destroyed = false;
         }
-        self.session.as_mut().expect("created above")
+        Ok(self.session.as_mut().expect("created above"))
     }
 
-    /// The session's CSRF token (`kirby.csrf`), generated on first use.
-    pub fn csrf_token(&mut self, app: &App) -> String {
-        let s = self.get_or_create(app);
-        if let Some(t) = s.get_str("kirby.csrf") {
-            return t.to_string();
+    /// The session's CSRF token (`kirby.csrf`): derived for a pre-login session, stored in a
+    /// logged-in one (generated on first use). Fails closed (503) while the session store
+    /// is unreachable or the site secret unknown.
+    pub fn csrf_token(&mut self, app: &App) -> Result<String, Error> {
+        if let Some(e) = &self.unavailable {
+            return Err(unavailable(e));
+        }
+        if !app.sessions.is_healthy() {
+            return Err(unavailable("the session store is unreachable"));
+        }
+        let s = self.get_or_create(app)?;
+        if let Some(t) = s.get_str(CSRF) {
+            return Ok(t.to_string());
+        }
+        if s.prelogin {
+            let csrf_id = s.get_str(CSRF_ID).unwrap_or(&s.id).to_string();
+            return prelogin::csrf(&app.secret, &csrf_id)
+                .ok_or_else(|| unavailable("the site secret is not known yet"));
         }
         let t = random_hex(32);
-        s.set("kirby.csrf", Value::String(t.clone()));
-        t
+        s.set(CSRF, Value::String(t.clone()));
+        Ok(t)
     }
 
     /// The token requests must send in `X-CSRF`: `api.csrf`, `dev` in `panel.dev`, or the
     /// session's token.
-    pub fn csrf_reference(&mut self, app: &App) -> String {
+    pub fn csrf_reference(&mut self, app: &App) -> Result<String, Error> {
         if let Some(fixed) = app.config.string("api.csrf").filter(|s| !s.is_empty()) {
-            return fixed;
+            return Ok(fixed);
         }
         if app.config.truthy("panel.dev") {
-            return "dev".into();
+            return Ok("dev".into());
         }
         self.csrf_token(app)
     }
 
-    /// A session created only to answer this request is not written (its cookie is still
-    /// sent, as Kirby sends it). This keeps anonymous traffic from filling the store.
-    pub fn mark_ephemeral(&mut self) {
-        if self.created_here {
-            self.ephemeral = true;
-        }
-    }
-
-    /// New id and key for the session; the old token stops working at once.
-    pub fn regenerate(&mut self, _app: &App) {
+    /// New id and key for the session; the old token stops working at once. A pre-login
+    /// session keeps its id (its CSRF token derives from it) and gets the key derived for
+    /// its new expiry.
+    pub fn regenerate(&mut self, app: &App) {
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        if !self.created_here || !self.events.is_empty() {
-            self.delete.push(s.name());
+        if s.prelogin {
+            if let Some(k) = prelogin::key(&app.secret, s.record.expiry_time, &s.id) {
+                s.key = k;
+            }
+        } else {
+            s.leave_stored_name();
+            s.id = random_hex(10);
+            s.key = random_hex(32);
+            s.dirty = true;
         }
-        s.id = random_hex(10);
-        s.key = random_hex(32);
-        s.dirty = true;
         let ev = CookieEvent::Set(s.token(), s.record.expiry_time);
         if self.created_here && self.events.len() == 1 {
             self.events[0] = ev;
@@ -172,10 +248,11 @@ impl SessionCtx {
         let Some(s) = self.session.as_mut() else {
             return;
         };
-        if s.record.timeout.is_none() && s.record.duration >= long {
+        if s.record.timeout.is_none() && s.record.duration >= long && !s.prelogin {
             return;
         }
         let t = now();
+        s.leave_stored_name();
         s.record.duration = long;
         s.record.expiry_time = t + long;
         s.record.timeout = None;
@@ -183,29 +260,143 @@ impl SessionCtx {
         self.regenerate(app);
     }
 
-    /// Deletes the session and expires the cookie.
-    pub fn destroy(&mut self) {
-        if let Some(s) = self.session.take() {
+    /// Logs a user in on this session after a verified password (login, own password
+    /// change): the session becomes a stored one with a new token and keeps its CSRF token.
+    pub fn begin_login(
+        &mut self,
+        app: &App,
+        user_id: &str,
+        long: bool,
+        stamp: bool,
+    ) -> Result<(), Error> {
+        let csrf = self.csrf_token(app).ok();
+        let s = self.get_or_create(app)?;
+        let csrf_id = if s.prelogin {
+            Some(s.get_str(CSRF_ID).unwrap_or(&s.id).to_string())
+        } else {
+            s.get_str(CSRF_ID).map(str::to_string)
+        };
+        if s.prelogin {
+            // From here on the session is a normal, stored one.
+            s.prelogin = false;
+            s.record.timeout = Some(app.sessions.lifetimes.timeout);
+            s.record.last_activity = Some(now());
+            s.record.start_time = now();
+        }
+        self.fresh_login = true;
+        if long {
+            self.make_long(app);
+        }
+        self.regenerate(app);
+        let s = self.session.as_mut().expect("created above");
+        if let Some(c) = csrf {
+            s.set(CSRF, Value::String(c));
+        }
+        if let Some(id) = csrf_id {
+            s.set(CSRF_ID, Value::String(id));
+        }
+        s.set(USER_ID, Value::String(user_id.to_string()));
+        if stamp {
+            s.set(LOGIN_TIME, serde_json::json!(now()));
+        } else {
+            s.remove(LOGIN_TIME);
+        }
+        Ok(())
+    }
+
+    /// Logs the session's user out: the stored session is destroyed, and the client gets a
+    /// pre-login session with the same CSRF token (or, without one, its cookie is expired).
+    pub fn logout(&mut self, app: &App) {
+        let Some(s) = self.session.as_mut() else {
+            return;
+        };
+        if s.prelogin || !s.record.data.contains_key(USER_ID) {
+            return;
+        }
+        let csrf_id = s.get_str(CSRF_ID).map(str::to_string);
+        let had_csrf = s.record.data.contains_key(CSRF);
+        if s.stored {
             self.delete.push(s.name());
+        } else if let Some(p) = s.predecessor.take() {
+            self.delete.push(p);
+        }
+        self.session = None;
+        if !had_csrf {
+            self.destroyed = true;
+            self.events.push(CookieEvent::Delete);
+            return;
+        }
+        // Kirby keeps the session (and its CSRF token) with a new token.
+        let mut fresh = app.sessions.create();
+        if let Some(id) = csrf_id {
+            fresh.id = id;
+        }
+        fresh.prelogin = true;
+        fresh.record.timeout = None;
+        fresh.record.last_activity = None;
+        fresh.dirty = false;
+        if let Some(k) = prelogin::key(&app.secret, fresh.record.expiry_time, &fresh.id) {
+            fresh.key = k;
+            self.events
+                .push(CookieEvent::Set(fresh.token(), fresh.record.expiry_time));
+            self.session = Some(fresh);
+        } else {
             self.destroyed = true;
             self.events.push(CookieEvent::Delete);
         }
     }
 
-    /// Writes the session if needed, deletes replaced ones, and returns the `Set-Cookie`
-    /// values to send.
-    pub async fn finish(&mut self, app: &App) -> Vec<String> {
-        if let Some(s) = &self.session
-            && s.dirty
-            && !self.ephemeral
-            && !self.destroyed
-            && let Err(e) = app.sessions.save(s).await
-        {
-            tracing::error!("could not write session: {e}");
-        }
+    /// Writes the session if needed, deletes destroyed ones, and returns the `Set-Cookie`
+    /// values to send. Only a session that carries a login is written. Fails (the caller
+    /// answers 503) when the store cannot be reached.
+    pub async fn finish(&mut self, app: &App) -> Result<Vec<String>, Error> {
         for name in std::mem::take(&mut self.delete) {
-            if let Err(e) = app.sessions.delete(&name).await {
-                tracing::error!("could not delete session: {e}");
+            app.sessions
+                .delete(&name)
+                .await
+                .map_err(|e| unavailable(&e.0))?;
+        }
+        if let Some(s) = self.session.as_mut()
+            && s.dirty
+            && !s.prelogin
+            && !self.destroyed
+        {
+            if s.record.data.contains_key(USER_ID) {
+                let mode = if s.stored {
+                    Save::Update
+                } else {
+                    match (&s.predecessor, self.fresh_login) {
+                        (Some(p), false) => Save::Replace(p.clone()),
+                        _ => Save::Create,
+                    }
+                };
+                let saved = app
+                    .sessions
+                    .save(s, mode.clone())
+                    .await
+                    .map_err(|e| unavailable(&e.0))?;
+                if saved == Saved::Gone {
+                    tracing::debug!("session destroyed while this request ran: not written again");
+                } else {
+                    s.stored = true;
+                    if let (Some(p), Save::Create) = (s.predecessor.take(), mode) {
+                        // A fresh login replaced an older stored session.
+                        app.sessions
+                            .delete(&p)
+                            .await
+                            .map_err(|e| unavailable(&e.0))?;
+                    }
+                }
+            } else if s.stored || s.predecessor.is_some() {
+                // A stored session that lost its login (password changed elsewhere).
+                let names = [s.stored.then(|| s.name()), s.predecessor.take()];
+                for n in names.into_iter().flatten() {
+                    app.sessions
+                        .delete(&n)
+                        .await
+                        .map_err(|e| unavailable(&e.0))?;
+                }
+                s.stored = false;
             }
         }
         let name = app
@@ -226,7 +417,8 @@ impl SessionCtx {
         }
         tail.push_str("; HttpOnly; SameSite=Lax");
         let t = now();
-        self.events
+        Ok(self
+            .events
             .iter()
             .map(|e| match e {
                 CookieEvent::Set(token, expiry) => format!(
@@ -239,23 +431,22 @@ impl SessionCtx {
                     "{name}=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0{tail}"
                 ),
             })
-            .collect()
+            .collect())
     }
 
     /// The logged-in user of the session, honouring the password timestamp rule.
     pub fn user(&mut self, snap: &Snapshot) -> Option<UserIdx> {
         let s = self.session.as_mut()?;
-        let id = s.get_str("kirby.userId")?.to_string();
+        if s.prelogin {
+            return None;
+        }
+        let id = s.get_str(USER_ID)?.to_string();
         let u = snap.users.iter().position(|u| u.id == id)?;
         if let Some(pw_time) = snap.users[u].password_mtime {
-            let login = s
-                .record
-                .data
-                .get("kirby.loginTimestamp")
-                .and_then(Value::as_i64);
+            let login = s.record.data.get(LOGIN_TIME).and_then(Value::as_i64);
             if login.is_none_or(|l| l < pw_time) {
-                s.remove("kirby.userId");
-                s.remove("kirby.loginTimestamp");
+                s.remove(USER_ID);
+                s.remove(LOGIN_TIME);
                 return None;
             }
         }
@@ -363,54 +554,63 @@ pub async fn validate_password(
         .filter(|_| email.contains('@'));
     let user_email = user.map(|u| snap.users[u].email.clone());
     let limits = app.limits();
-    let blocked = app
+    let len = password.chars().count();
+    let checkable = password.len() <= 1000 && len >= 8;
+    let hash = user.and_then(|u| snap.users[u].password_hash.clone());
+    // A recent successful check of exactly these credentials needs no trial and no bcrypt,
+    // unless the client or the account is blocked meanwhile.
+    if check == Check::Cached
+        && checkable
+        && let (Some(u), Some(h)) = (user, &hash)
+        && app.basic_cache.hit(&snap.users[u].id, password, h)
+    {
+        let blocked = app
+            .trials
+            .is_blocked(limits, ip, user_email.as_deref())
+            .await
+            .map_err(|e| unavailable(&e.0))?;
+        if !blocked {
+            return Ok(u);
+        }
+    }
+    // Reserve a trial first, atomically: a burst of guesses cannot get more than
+    // `auth.trials` of them checked.
+    let reservation = app
         .trials
-        .is_blocked(limits, ip, user_email.as_deref())
+        .reserve(limits, ip, user_email.as_deref())
         .await
         .map_err(|e| unavailable(&e.0))?;
-    let len = password.chars().count();
-    let ok = if blocked || password.len() > 1000 || len < 8 {
-        false
-    } else {
-        let hash = user.and_then(|u| snap.users[u].password_hash.clone());
-        match (user, hash) {
-            (Some(u), Some(hash)) => {
-                let id = snap.users[u].id.clone();
-                if check == Check::Cached && app.basic_cache.hit(&id, password, &hash) {
-                    true
-                } else {
-                    let pw = password.to_string();
-                    let h = hash.clone();
-                    let verified =
-                        tokio::task::spawn_blocking(move || folio_core::password::verify(&pw, &h))
-                            .await
-                            .unwrap_or(false);
-                    if verified {
-                        app.basic_cache.insert(&id, password, &hash);
-                    }
-                    verified
-                }
-            }
-            _ => {
-                // Same cost as a real check, so timing does not reveal unknown accounts.
-                let pw = password.to_string();
-                let _ = tokio::task::spawn_blocking(move || {
-                    folio_core::password::verify(&pw, folio_core::password::dummy_hash())
-                })
-                .await;
-                false
-            }
-        }
-    };
-    match (ok, user) {
-        (true, Some(u)) => Ok(u),
-        _ => {
-            if !blocked {
-                app.trials
-                    .track(limits, ip, user_email.as_deref())
+    let ok = match (&reservation, checkable, user, &hash) {
+        (Some(_), true, Some(u), Some(hash)) => {
+            let id = snap.users[u].id.clone();
+            let pw = password.to_string();
+            let h = hash.clone();
+            let verified =
+                tokio::task::spawn_blocking(move || folio_core::password::verify(&pw, &h))
                     .await
-                    .map_err(|e| unavailable(&e.0))?;
+                    .unwrap_or(false);
+            if verified {
+                app.basic_cache.insert(&id, password, hash);
             }
+            verified
+        }
+        (Some(_), true, _, _) => {
+            // Same cost as a real check, so timing does not reveal unknown accounts.
+            let pw = password.to_string();
+            let _ = tokio::task::spawn_blocking(move || {
+                folio_core::password::verify(&pw, folio_core::password::dummy_hash())
+            })
+            .await;
+            false
+        }
+        _ => false,
+    };
+    match (ok, user, reservation) {
+        (true, Some(u), Some(r)) => {
+            app.trials.release(r).await.map_err(|e| unavailable(&e.0))?;
+            Ok(u)
+        }
+        _ => {
             let mut b = [0u8; 4];
             let _ = getrandom::fill(&mut b);
             let ms = 10 + u64::from(u32::from_le_bytes(b)) % 1990;
@@ -471,19 +671,15 @@ pub async fn gate(
         if let Some(e) = &sess.unavailable {
             return Err(unavailable(e));
         }
-        let reference = sess.csrf_reference(app);
+        let reference = sess.csrf_reference(app)?;
         let sent = req.header("x-csrf").unwrap_or("");
         let matches = !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(reference.as_bytes()));
         if !matches {
-            sess.mark_ephemeral();
             return Err(unauthenticated());
         }
         match sess.user(snap) {
             Some(u) => u,
-            None => {
-                sess.mark_ephemeral();
-                return Err(unauthenticated());
-            }
+            None => return Err(unauthenticated()),
         }
     };
     let actor = Actor::User(user);

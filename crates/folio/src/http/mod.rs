@@ -7,8 +7,10 @@ pub mod cache;
 pub mod client;
 pub mod media;
 pub mod multipart;
+pub mod redis;
 pub mod request;
 pub mod response;
+pub mod secret;
 pub mod server;
 pub mod session;
 pub mod tls;
@@ -37,6 +39,8 @@ pub struct App {
     pub snapshot: ArcSwap<Snapshot>,
     /// Session store.
     pub sessions: session::Store,
+    /// The secret pre-login sessions and their CSRF tokens derive from.
+    pub secret: secret::SiteSecret,
     /// Verified Basic-auth credentials (keyed hash → expiry).
     pub basic_cache: auth::BasicCache,
     /// `api.slug`.
@@ -220,7 +224,11 @@ async fn handle(
         sess = back;
         reply
     };
-    let cookies = sess.finish(&app).await;
+    let (reply, cookies) = match sess.finish(&app).await {
+        Ok(cookies) => (reply, cookies),
+        // The session could not be written: the answer would not hold, so fail closed.
+        Err(e) => (response::error_reply(&app, &e, None), Vec::new()),
+    };
     if let Some(n) = app
         .config
         .int("session.gcInterval", 100)
@@ -231,6 +239,7 @@ async fn handle(
     {
         let store = app.sessions.clone();
         tokio::task::spawn_blocking(move || store.gc());
+        trials::expire(&app.trials, app.limits());
     }
     response::finish(&app, reply, cookies, req.has_credentials())
 }
@@ -250,7 +259,10 @@ fn custom_route(app: &App, req: &Req, sess: &mut auth::SessionCtx) -> Option<Rep
     })?;
     let mut body = route.body.clone();
     if body.contains("{{ csrf() }}") || body.contains("{{csrf()}}") {
-        let token = sess.csrf_token(app);
+        let token = match sess.csrf_token(app) {
+            Ok(t) => t,
+            Err(e) => return Some(response::error_reply(app, &e, None)),
+        };
         body = body
             .replace("{{ csrf() }}", &token)
             .replace("{{csrf()}}", &token);

@@ -1,16 +1,20 @@
 //! Kirby-style sessions: tokens `expiry.id.key`, the signed `kirby_session` cookie, and the
-//! file store under `site/sessions/`. The server keeps only an HMAC keyed by the token's
-//! `key` part, so a leaked session folder does not let anyone forge a cookie.
+//! stores (files under `site/sessions/`, or Redis). The server keeps only an HMAC keyed by
+//! the token's `key` part, so a leaked session folder does not let anyone forge a cookie.
+//! Only sessions that carry a login are ever stored; every write states what it expects of
+//! the store (update an existing session, create a new one, replace one by its successor),
+//! so a session destroyed by a logout is never brought back by a request still in flight.
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha1::Sha1;
 use sha2::Sha256;
-use std::io::Write;
 use std::path::PathBuf;
 use subtle::ConstantTimeEq;
 
+use super::redis::Redis;
+pub use super::redis::Unavailable;
 use crate::time::now;
 
 /// The stored state of one session.
@@ -44,6 +48,14 @@ pub struct Session {
     pub record: Record,
     /// Needs writing at the end of the request.
     pub dirty: bool,
+    /// Whether the store holds this session under its current name.
+    pub stored: bool,
+    /// The stored session this one was regenerated from in this request (its name), which
+    /// the write replaces; `None` for a new session.
+    pub predecessor: Option<String>,
+    /// A session before login: its key is derived from the site secret and it is never
+    /// stored (see `auth::prelogin`).
+    pub prelogin: bool,
 }
 
 impl Session {
@@ -74,6 +86,18 @@ impl Session {
     pub fn name(&self) -> String {
         format!("{}.{}", self.record.expiry_time, self.id)
     }
+
+    /// Notes that this stored session is about to get a new name (new expiry or token):
+    /// the stored name becomes the predecessor the next write replaces. Call it before
+    /// changing the expiry.
+    pub fn leave_stored_name(&mut self) {
+        if self.stored {
+            if self.predecessor.is_none() {
+                self.predecessor = Some(self.name());
+            }
+            self.stored = false;
+        }
+    }
 }
 
 /// Random lowercase hex from the OS CSPRNG.
@@ -95,76 +119,86 @@ pub struct Lifetimes {
 }
 
 /// Where sessions live: files under `site/sessions/` (default) or Redis (`session.store`).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Backend {
     /// `site/sessions/<expiry>.<id>.sess`.
     Files(PathBuf),
     /// Redis keys `folio:session:<expiry>.<id>`, expiring with the session.
-    Redis(redis::aio::ConnectionManager),
+    Redis(Redis),
 }
 
-impl std::fmt::Debug for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Backend::Files(p) => write!(f, "Files({})", p.display()),
-            Backend::Redis(_) => write!(f, "Redis"),
-        }
-    }
+/// What a session write expects of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Save {
+    /// The session is stored under its name and still must be (activity, data changes).
+    Update,
+    /// A new session (a fresh login).
+    Create,
+    /// The session replaces its stored predecessor (renewal, long session), which must
+    /// still exist: a session logged out meanwhile stays logged out.
+    Replace(String),
 }
 
-/// Runs a Redis command, retrying once after a short pause: the connection manager
-/// reconnects after a failed command, so a node that sat idle through a Redis outage does not
-/// drop its first request afterwards.
-pub async fn redis_cmd<T: redis::FromRedisValue>(
-    conn: &redis::aio::ConnectionManager,
-    cmd: &redis::Cmd,
-) -> Result<T, Unavailable> {
-    let mut c = conn.clone();
-    match cmd.query_async(&mut c).await {
-        Ok(v) => Ok(v),
-        Err(_) => {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            cmd.query_async(&mut c)
-                .await
-                .map_err(|e| Unavailable(e.to_string()))
-        }
-    }
+/// The outcome of a session write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written.
+    Written,
+    /// Not written: the session (or its predecessor) was destroyed meanwhile.
+    Gone,
 }
 
-/// [`redis_cmd`] for a pipeline.
-pub async fn redis_pipe(
-    conn: &redis::aio::ConnectionManager,
-    pipe: &redis::Pipeline,
-) -> Result<(), Unavailable> {
-    let mut c = conn.clone();
-    match pipe.query_async::<()>(&mut c).await {
-        Ok(v) => Ok(v),
-        Err(_) => {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            pipe.query_async::<()>(&mut c)
-                .await
-                .map_err(|e| Unavailable(e.to_string()))
-        }
-    }
-}
+/// Replaces a stored session (KEYS[1]) by its successor (KEYS[2]) only while the
+/// predecessor still exists, and remembers the successor under KEYS[3] so that destroying
+/// the predecessor later destroys the successor too.
+const REPLACE_SCRIPT: &str = "if redis.call('EXISTS', KEYS[1]) == 1 then \
+    redis.call('DEL', KEYS[1]); \
+    redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2]); \
+    redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2]); \
+    return 1 \
+  else return 0 end";
 
-/// The session store could not be reached (Redis down): authentication fails closed.
-#[derive(Debug, thiserror::Error)]
-#[error("the session store is unavailable: {0}")]
-pub struct Unavailable(pub String);
+/// Destroys a session (ARGV[1], a name) and every successor it was replaced by.
+const DESTROY_SCRIPT: &str = "local name = ARGV[1] \
+  for i = 1, 16 do \
+    redis.call('DEL', 'folio:session:' .. name) \
+    local nxt = redis.call('GET', 'folio:session-next:' .. name) \
+    redis.call('DEL', 'folio:session-next:' .. name) \
+    if not nxt then return i end \
+    name = nxt \
+  end \
+  return 16";
+
+/// The file store's bookkeeping of this process: destroyed names (never written again) and
+/// which successor replaced which session.
+#[derive(Debug, Default)]
+struct Book {
+    destroyed: std::collections::HashMap<String, i64>,
+    next: std::collections::HashMap<String, String>,
+}
 
 /// The session store.
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
     /// File backend only: the stored text of recently used sessions, by `expiry.id`, so a
-    /// request does not read its session file. Only this process writes the folder.
+    /// request does not read its session file.
     files_cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
     /// File backend only: sessions whose HMAC was already checked, by `expiry.id`.
     verified_cache:
         std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, (String, Record)>>>,
+    /// File backend only: the names destroyed in this process and the successors, under
+    /// the lock every write takes, so a destroyed session is never written again.
+    book: std::sync::Arc<std::sync::Mutex<Book>>,
     /// Lifetimes applied to new and renewed sessions.
     pub lifetimes: Lifetimes,
+}
+
+fn name_expiry(name: &str) -> i64 {
+    name.split('.')
+        .next()
+        .and_then(|e| e.parse::<i64>().ok())
+        .unwrap_or(0)
 }
 
 impl Store {
@@ -175,10 +209,32 @@ impl Store {
             lifetimes,
             files_cache: Default::default(),
             verified_cache: Default::default(),
+            book: Default::default(),
         }
     }
 
-    /// A fresh normal session (not yet written).
+    /// The Redis handle, when sessions live in Redis.
+    pub fn redis(&self) -> Option<&Redis> {
+        match &self.backend {
+            Backend::Redis(r) => Some(r),
+            Backend::Files(_) => None,
+        }
+    }
+
+    /// The sessions folder, when sessions live in files.
+    pub fn folder(&self) -> Option<&std::path::Path> {
+        match &self.backend {
+            Backend::Files(d) => Some(d),
+            Backend::Redis(_) => None,
+        }
+    }
+
+    /// Whether the store can be reached now (files always can).
+    pub fn is_healthy(&self) -> bool {
+        self.redis().is_none_or(Redis::is_healthy)
+    }
+
+    /// A fresh normal session (not yet stored).
     pub fn create(&self) -> Session {
         let t = now();
         Session {
@@ -194,6 +250,9 @@ impl Store {
                 data: Map::new(),
             },
             dirty: true,
+            stored: false,
+            predecessor: None,
+            prelogin: false,
         }
     }
 
@@ -217,7 +276,9 @@ impl Store {
                         let path = dir.join(format!("{name}.sess"));
                         match tokio::fs::read_to_string(path).await {
                             Ok(s) => {
-                                self.remember(&name, &s);
+                                if !self.is_destroyed(&name) {
+                                    self.remember(&name, &s);
+                                }
                                 s
                             }
                             Err(_) => return Ok(None),
@@ -225,9 +286,10 @@ impl Store {
                     }
                 }
             }
-            Backend::Redis(conn) => {
-                let v: Option<String> =
-                    redis_cmd(conn, redis::cmd("GET").arg(format!("folio:session:{name}"))).await?;
+            Backend::Redis(r) => {
+                let v: Option<String> = r
+                    .cmd(redis::cmd("GET").arg(format!("folio:session:{name}")))
+                    .await?;
                 match v {
                     Some(s) => s,
                     None => return Ok(None),
@@ -235,11 +297,21 @@ impl Store {
             }
         };
         let session = verify_record(&raw, expiry, id, key);
-        if let (Some(s), Backend::Files(_)) = (&session, &self.backend) {
+        if let (Some(s), Backend::Files(_)) = (&session, &self.backend)
+            && !self.is_destroyed(&name)
+        {
             self.verified()
                 .insert(name, (key.to_string(), s.record.clone()));
         }
         Ok(session)
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn is_destroyed(&self, name: &str) -> bool {
+        self.book().destroyed.contains_key(name)
     }
 
     /// A session verified earlier in this process (file store only): the key must match
@@ -264,6 +336,9 @@ impl Store {
             key: key.to_string(),
             record: record.clone(),
             dirty: false,
+            stored: true,
+            predecessor: None,
+            prelogin: false,
         })
     }
 
@@ -275,51 +350,141 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes a session (files: temp file, fsync, rename; Redis: SET with expiry).
-    pub async fn save(&self, s: &Session) -> Result<(), Unavailable> {
+    /// Writes a session as `mode` says (files: temp file, fsync, rename; Redis: `SET` with
+    /// expiry and `XX`/`NX`, or a script for a replacement).
+    pub async fn save(&self, s: &Session, mode: Save) -> Result<Saved, Unavailable> {
         let payload = serde_json::to_string(&s.record).map_err(|e| Unavailable(e.to_string()))?;
         let body = format!("{}\n{}", sign(&payload, &s.key), payload);
         let name = format!("{}.{}", s.record.expiry_time, s.id);
         match &self.backend {
             Backend::Files(dir) => {
-                self.remember(&name, &body);
-                self.verified()
-                    .insert(name.clone(), (s.key.clone(), s.record.clone()));
                 let dir = dir.clone();
+                let store = self.clone();
+                let key = s.key.clone();
+                let record = s.record.clone();
                 tokio::task::spawn_blocking(move || {
-                    write_atomic(&dir, &format!("{name}.sess"), &body)
+                    store.save_file(&dir, &name, &body, &mode, key, record)
                 })
                 .await
                 .map_err(|e| Unavailable(e.to_string()))?
                 .map_err(|e| Unavailable(e.to_string()))
             }
-            Backend::Redis(conn) => {
+            Backend::Redis(r) => {
                 let ttl = (s.record.expiry_time - now()).max(1);
-                redis_cmd::<()>(
-                    conn,
-                    redis::cmd("SET")
-                        .arg(format!("folio:session:{name}"))
-                        .arg(body)
-                        .arg("EX")
-                        .arg(ttl),
-                )
-                .await
+                let key = format!("folio:session:{name}");
+                match mode {
+                    Save::Update | Save::Create => {
+                        let flag = if mode == Save::Update { "XX" } else { "NX" };
+                        let ok: Option<String> = r
+                            .cmd(
+                                redis::cmd("SET")
+                                    .arg(&key)
+                                    .arg(body)
+                                    .arg("EX")
+                                    .arg(ttl)
+                                    .arg(flag),
+                            )
+                            .await?;
+                        Ok(if ok.is_some() {
+                            Saved::Written
+                        } else {
+                            Saved::Gone
+                        })
+                    }
+                    Save::Replace(old) => {
+                        let done: i64 = r
+                            .script(
+                                REPLACE_SCRIPT,
+                                &[
+                                    format!("folio:session:{old}"),
+                                    key,
+                                    format!("folio:session-next:{old}"),
+                                ],
+                                &[body, ttl.to_string(), name],
+                            )
+                            .await?;
+                        Ok(if done == 1 {
+                            Saved::Written
+                        } else {
+                            Saved::Gone
+                        })
+                    }
+                }
             }
         }
     }
 
-    /// Deletes a session by its `expiry.id` name.
+    /// The file store's write, under the bookkeeping lock: an update needs the file to
+    /// exist, a replacement needs its predecessor to exist (which is then deleted), and a
+    /// destroyed name is never written.
+    fn save_file(
+        &self,
+        dir: &std::path::Path,
+        name: &str,
+        body: &str,
+        mode: &Save,
+        key: String,
+        record: Record,
+    ) -> std::io::Result<Saved> {
+        let mut book = self.book();
+        let alive = |b: &Book, n: &str| {
+            !b.destroyed.contains_key(n) && dir.join(format!("{n}.sess")).is_file()
+        };
+        let ok = match mode {
+            Save::Update => alive(&book, name),
+            Save::Create => !book.destroyed.contains_key(name),
+            Save::Replace(old) => alive(&book, old),
+        };
+        if !ok {
+            return Ok(Saved::Gone);
+        }
+        folio_core::store::write_atomic(&dir.join(format!("{name}.sess")), body.as_bytes())?;
+        self.remember(name, body);
+        self.verified().insert(name.to_string(), (key, record));
+        if let Save::Replace(old) = mode {
+            self.forget(&mut book, dir, old);
+            book.next.insert(old.clone(), name.to_string());
+        }
+        Ok(Saved::Written)
+    }
+
+    /// Deletes one session file and marks its name destroyed (the lock is held).
+    fn forget(&self, book: &mut Book, dir: &std::path::Path, name: &str) {
+        book.destroyed.insert(name.to_string(), name_expiry(name));
+        self.cache().remove(name);
+        self.verified().remove(name);
+        let _ = std::fs::remove_file(dir.join(format!("{name}.sess")));
+    }
+
+    /// Deletes a session and every successor it was replaced by.
+    fn destroy_file(&self, dir: &std::path::Path, name: &str) {
+        let mut book = self.book();
+        let mut current = name.to_string();
+        for _ in 0..16 {
+            self.forget(&mut book, dir, &current);
+            match book.next.remove(&current) {
+                Some(n) => current = n,
+                None => break,
+            }
+        }
+    }
+
+    /// Deletes a session by its `expiry.id` name, and any session that replaced it since;
+    /// none of them can be written again.
     pub async fn delete(&self, name: &str) -> Result<(), Unavailable> {
         match &self.backend {
             Backend::Files(dir) => {
-                self.cache().remove(name);
-                self.verified().remove(name);
-                let _ = tokio::fs::remove_file(dir.join(format!("{name}.sess"))).await;
-                Ok(())
+                let dir = dir.clone();
+                let store = self.clone();
+                let name = name.to_string();
+                tokio::task::spawn_blocking(move || store.destroy_file(&dir, &name))
+                    .await
+                    .map_err(|e| Unavailable(e.to_string()))
             }
-            Backend::Redis(conn) => {
-                redis_cmd::<()>(conn, redis::cmd("DEL").arg(format!("folio:session:{name}"))).await
-            }
+            Backend::Redis(r) => r
+                .script::<i64>(DESTROY_SCRIPT, &[], &[name.to_string()])
+                .await
+                .map(|_| ()),
         }
     }
 
@@ -343,17 +508,17 @@ impl Store {
         let Backend::Files(dir) = &self.backend else {
             return;
         };
+        let t = now();
+        {
+            let mut book = self.book();
+            book.destroyed.retain(|_, exp| *exp > t);
+            book.next.retain(|old, _| name_expiry(old) > t);
+        }
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
-        let t = now();
         self.verified().retain(|_, (_, r)| r.expiry_time > t);
-        self.cache().retain(|name, _| {
-            name.split('.')
-                .next()
-                .and_then(|e| e.parse::<i64>().ok())
-                .is_some_and(|e| e > t)
-        });
+        self.cache().retain(|name, _| name_expiry(name) > t);
         for e in entries.flatten() {
             let name = e.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -367,7 +532,7 @@ impl Store {
 }
 
 /// Splits and checks a token `expiry.id.key`.
-fn split_token(token: &str) -> Option<(i64, &str, &str)> {
+pub fn split_token(token: &str) -> Option<(i64, &str, &str)> {
     let mut parts = token.split('.');
     let (exp, id, key) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some()
@@ -404,21 +569,14 @@ fn verify_record(raw: &str, expiry: i64, id: &str, key: &str) -> Option<Session>
         key: key.to_string(),
         record,
         dirty: false,
+        stored: true,
+        predecessor: None,
+        prelogin: false,
     })
 }
 
-fn write_atomic(dir: &std::path::Path, name: &str, body: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-folio-")
-        .tempfile_in(dir)?;
-    tmp.write_all(body.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-    Ok(())
-}
-
-fn sign(payload: &str, key: &str) -> String {
+/// `HMAC-SHA256(payload, key)` as hex.
+pub fn sign(payload: &str, key: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(payload.as_bytes());
     hex::encode(mac.finalize().into_bytes())
@@ -463,7 +621,7 @@ mod tests {
         let (_d, st) = store();
         let mut s = st.create();
         s.set("kirby.csrf", Value::String("abc".into()));
-        st.save(&s).await.unwrap();
+        assert_eq!(st.save(&s, Save::Create).await.unwrap(), Saved::Written);
         let back = st.load(&s.token()).await.unwrap().unwrap();
         assert_eq!(back.get_str("kirby.csrf"), Some("abc"));
         // A wrong key fails the HMAC.
@@ -480,12 +638,12 @@ mod tests {
         let (d, st) = store();
         let mut s = st.create();
         s.record.last_activity = Some(now() - 4000);
-        st.save(&s).await.unwrap();
+        st.save(&s, Save::Create).await.unwrap();
         assert!(st.load(&s.token()).await.unwrap().is_none(), "timed out");
         let mut s = st.create();
         s.record.timeout = None;
         s.record.expiry_time = now() - 1;
-        st.save(&s).await.unwrap();
+        st.save(&s, Save::Create).await.unwrap();
         assert!(st.load(&s.token()).await.unwrap().is_none(), "expired");
         st.gc();
         assert_eq!(
@@ -494,6 +652,46 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn a_destroyed_session_is_never_written_again() {
+        let (d, st) = store();
+        let mut s = st.create();
+        s.set("kirby.userId", Value::String("u1".into()));
+        st.save(&s, Save::Create).await.unwrap();
+        let loaded = st.load(&s.token()).await.unwrap().unwrap();
+        // A logout deletes it while another request still holds it.
+        st.delete(&s.name()).await.unwrap();
+        // That request's activity update, and a renewal into a successor, both fail.
+        assert_eq!(st.save(&loaded, Save::Update).await.unwrap(), Saved::Gone);
+        let mut next = loaded.clone();
+        next.id = random_hex(10);
+        next.key = random_hex(32);
+        assert_eq!(
+            st.save(&next, Save::Replace(s.name())).await.unwrap(),
+            Saved::Gone
+        );
+        assert!(st.load(&s.token()).await.unwrap().is_none());
+        assert!(st.load(&next.token()).await.unwrap().is_none());
+        assert_eq!(
+            std::fs::read_dir(d.path().join("sessions"))
+                .unwrap()
+                .count(),
+            0
+        );
+        // A live session is replaced by its successor, and the predecessor is gone.
+        let mut a = st.create();
+        a.set("kirby.userId", Value::String("u1".into()));
+        st.save(&a, Save::Create).await.unwrap();
+        let mut b = a.clone();
+        b.id = random_hex(10);
+        assert_eq!(
+            st.save(&b, Save::Replace(a.name())).await.unwrap(),
+            Saved::Written
+        );
+        assert!(st.load(&a.token()).await.unwrap().is_none());
+        assert!(st.load(&b.token()).await.unwrap().is_some());
     }
 
     #[test]

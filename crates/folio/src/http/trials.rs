@@ -1,15 +1,20 @@
 //! Brute-force protection: failed logins counted per hashed client IP and per e-mail of an
-//! existing account (Kirby's `auth.trials` / `auth.timeout`). Kept in Kirby's
-//! `site/accounts/.logins` format, or in Redis when sessions are in Redis, so several nodes
-//! share the counters.
+//! existing account (Kirby's `auth.trials` / `auth.timeout`). A password check first
+//! *reserves* a trial, atomically, and only then runs bcrypt; a successful check gives the
+//! trial back. So however many guesses arrive at once, at most `auth.trials` of them are
+//! ever checked per `auth.timeout`. The counters live in memory and are written to
+//! `site/accounts/.logins` (Kirby's format) by a background thread, at most once per
+//! second; with Redis sessions they live in Redis, where a script reserves atomically for
+//! every node.
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
-use super::session::Unavailable;
+use super::redis::{Redis, Unavailable};
 use crate::time::now;
 
 /// The first 50 hex characters of sha256(ip), as Kirby keys `by-ip`.
@@ -17,19 +22,9 @@ pub fn ip_hash(ip: IpAddr) -> String {
     hex::encode(Sha256::digest(ip.to_string().as_bytes()))[..50].to_string()
 }
 
-/// Where the counters live.
-pub enum TrialStore {
-    /// `site/accounts/.logins`, rewritten atomically under an in-process lock (one Folio
-    /// process per site folder; several nodes share counters through Redis).
-    File {
-        /// The `.logins` path.
-        path: PathBuf,
-        /// The counters, loaded once and kept in memory; every change is written back.
-        state: Mutex<Map<String, Value>>,
-    },
-    /// Redis keys `folio:logins:ip:<hash>` / `folio:logins:email:<email>` with expiry.
-    Redis(redis::aio::ConnectionManager),
-}
+/// At most this many entries are kept per kind (`by-ip`, `by-email`): the oldest go first,
+/// so the file (and the cost of writing it) stays bounded under a many-address attack.
+pub const MAX_ENTRIES: usize = 100_000;
 
 /// Limits from config.
 #[derive(Debug, Clone, Copy)]
@@ -40,115 +35,276 @@ pub struct Limits {
     pub timeout: i64,
 }
 
+/// A reserved trial: given back with [`TrialStore::release`] when the password was right.
+#[derive(Debug)]
+pub struct Reservation {
+    ip: String,
+    email: Option<String>,
+}
+
+/// The in-memory counters of the file store and the writer's wake-up signal.
+pub struct FileState {
+    data: Mutex<(Map<String, Value>, bool)>,
+    wake: Condvar,
+}
+
+/// Where the counters live.
+pub enum TrialStore {
+    /// `site/accounts/.logins`: counters in memory, persisted by a background thread.
+    File {
+        /// The `.logins` path.
+        path: PathBuf,
+        /// The counters and a "changed since the last write" flag.
+        state: Arc<FileState>,
+    },
+    /// Redis keys `folio:logins:ip:<hash>` / `folio:logins:email:<email>` with expiry.
+    Redis(Redis),
+}
+
+/// Checks every key against the limit, then counts one trial on each (KEYS: the keys;
+/// ARGV: limit, timeout). 1 when reserved, 0 when blocked.
+const RESERVE_SCRIPT: &str = "for i, k in ipairs(KEYS) do \
+    if tonumber(redis.call('GET', k) or '0') >= tonumber(ARGV[1]) then return 0 end \
+  end \
+  for i, k in ipairs(KEYS) do \
+    redis.call('INCR', k) \
+    redis.call('EXPIRE', k, ARGV[2]) \
+  end \
+  return 1";
+
+/// Gives a trial back (KEYS: the keys).
+const RELEASE_SCRIPT: &str = "for i, k in ipairs(KEYS) do \
+    local n = tonumber(redis.call('GET', k) or '0') \
+    if n <= 1 then redis.call('DEL', k) else redis.call('DECR', k) end \
+  end \
+  return 1";
+
+fn count(data: &Map<String, Value>, kind: &str, key: &str, cutoff: i64) -> i64 {
+    data.get(kind)
+        .and_then(|m| m.get(key))
+        .filter(|e| {
+            e.get("time")
+                .and_then(Value::as_i64)
+                .is_some_and(|t| t > cutoff)
+        })
+        .and_then(|e| e.get("trials"))
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+}
+
 impl TrialStore {
-    /// The file store, loading any existing `.logins`.
+    /// The file store, loading any existing `.logins` and starting its writer thread.
     pub fn file(path: PathBuf) -> Self {
-        let state = read_file(&path, i64::MAX / 4);
-        TrialStore::File {
-            path,
-            state: Mutex::new(state),
+        let state = Arc::new(FileState {
+            data: Mutex::new((read_file(&path), false)),
+            wake: Condvar::new(),
+        });
+        let writer = state.clone();
+        let target = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("folio-logins".into())
+            .spawn(move || write_loop(&writer, &target));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the .logins writer: {e}");
+        }
+        TrialStore::File { path, state }
+    }
+
+    fn keys(ip: IpAddr, email: Option<&str>) -> (String, Option<String>) {
+        (ip_hash(ip), email.map(str::to_string))
+    }
+
+    /// Reserves one trial for the IP (and the e-mail of an existing account). `None` when
+    /// either is blocked: then no password may be checked.
+    pub async fn reserve(
+        &self,
+        limits: Limits,
+        ip: IpAddr,
+        email: Option<&str>,
+    ) -> Result<Option<Reservation>, Unavailable> {
+        let (ip, email) = Self::keys(ip, email);
+        match self {
+            TrialStore::File { state, .. } => {
+                let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+                let (data, dirty) = &mut *guard;
+                let t = now();
+                let cutoff = t - limits.timeout;
+                let blocked = count(data, "by-ip", &ip, cutoff) >= limits.trials
+                    || email
+                        .as_deref()
+                        .is_some_and(|e| count(data, "by-email", e, cutoff) >= limits.trials);
+                if blocked {
+                    return Ok(None);
+                }
+                let mut bump = |kind: &str, key: &str| {
+                    let n = count(data, kind, key, cutoff);
+                    let m = data
+                        .entry(kind.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(m) = m.as_object_mut() {
+                        m.insert(key.to_string(), json!({"time": t, "trials": n + 1}));
+                    }
+                };
+                bump("by-ip", &ip);
+                if let Some(e) = &email {
+                    bump("by-email", e);
+                }
+                *dirty = true;
+                state.wake.notify_one();
+                Ok(Some(Reservation { ip, email }))
+            }
+            TrialStore::Redis(r) => {
+                let mut keys = vec![format!("folio:logins:ip:{ip}")];
+                if let Some(e) = &email {
+                    keys.push(format!("folio:logins:email:{e}"));
+                }
+                let ok: i64 = r
+                    .script(
+                        RESERVE_SCRIPT,
+                        &keys,
+                        &[limits.trials.to_string(), limits.timeout.max(1).to_string()],
+                    )
+                    .await?;
+                Ok((ok == 1).then_some(Reservation { ip, email }))
+            }
         }
     }
 
-    /// Whether this IP (or the e-mail of an existing account) is blocked.
+    /// Whether the IP (or the e-mail of an existing account) is blocked now (read only).
     pub async fn is_blocked(
         &self,
         limits: Limits,
         ip: IpAddr,
         email: Option<&str>,
     ) -> Result<bool, Unavailable> {
-        let hash = ip_hash(ip);
+        let (ip, email) = Self::keys(ip, email);
         match self {
-            TrialStore::File { path, state } => {
-                let mut data = state.lock().unwrap_or_else(|e| e.into_inner());
-                if prune(&mut data, limits.timeout) {
-                    let _ = write_file(path, &data);
-                }
-                let count = |kind: &str, key: &str| {
-                    data.get(kind)
-                        .and_then(|m| m.get(key))
-                        .and_then(|e| e.get("trials"))
-                        .and_then(Value::as_i64)
-                        .unwrap_or(0)
-                };
-                Ok(count("by-ip", &hash) >= limits.trials
-                    || email.is_some_and(|e| count("by-email", e) >= limits.trials))
+            TrialStore::File { state, .. } => {
+                let guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+                let cutoff = now() - limits.timeout;
+                Ok(count(&guard.0, "by-ip", &ip, cutoff) >= limits.trials
+                    || email
+                        .as_deref()
+                        .is_some_and(|e| count(&guard.0, "by-email", e, cutoff) >= limits.trials))
             }
-            TrialStore::Redis(conn) => {
-                let mut keys = vec![format!("folio:logins:ip:{hash}")];
-                if let Some(e) = email {
+            TrialStore::Redis(r) => {
+                let mut keys = vec![format!("folio:logins:ip:{ip}")];
+                if let Some(e) = &email {
                     keys.push(format!("folio:logins:email:{e}"));
                 }
-                let vals: Vec<Option<i64>> =
-                    super::session::redis_cmd(conn, redis::cmd("MGET").arg(&keys)).await?;
+                let vals: Vec<Option<i64>> = r.cmd(redis::cmd("MGET").arg(&keys)).await?;
                 Ok(vals.into_iter().flatten().any(|n| n >= limits.trials))
             }
         }
     }
 
-    /// Counts one failure for the IP, and for the e-mail when it names an account.
-    pub async fn track(
-        &self,
-        limits: Limits,
-        ip: IpAddr,
-        email: Option<&str>,
-    ) -> Result<(), Unavailable> {
-        let hash = ip_hash(ip);
+    /// Gives a reserved trial back (the password was right).
+    pub async fn release(&self, r: Reservation) -> Result<(), Unavailable> {
         match self {
-            TrialStore::File { path, state } => {
-                let mut data = state.lock().unwrap_or_else(|e| e.into_inner());
-                prune(&mut data, limits.timeout);
-                let t = now();
-                let mut bump = |kind: &str, key: &str| {
-                    let m = data
-                        .entry(kind.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    if let Some(m) = m.as_object_mut() {
+            TrialStore::File { state, .. } => {
+                let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+                let (data, dirty) = &mut *guard;
+                let mut give_back = |kind: &str, key: &str| {
+                    if let Some(Value::Object(m)) = data.get_mut(kind) {
                         let n = m
                             .get(key)
                             .and_then(|e| e.get("trials"))
                             .and_then(Value::as_i64)
                             .unwrap_or(0);
-                        m.insert(key.to_string(), json!({"time": t, "trials": n + 1}));
+                        if n <= 1 {
+                            m.remove(key);
+                        } else if let Some(e) = m.get_mut(key).and_then(Value::as_object_mut) {
+                            e.insert("trials".into(), json!(n - 1));
+                        }
                     }
                 };
-                bump("by-ip", &hash);
-                if let Some(e) = email {
-                    bump("by-email", e);
+                give_back("by-ip", &r.ip);
+                if let Some(e) = &r.email {
+                    give_back("by-email", e);
                 }
-                write_file(path, &data).map_err(|e| Unavailable(e.to_string()))
+                *dirty = true;
+                state.wake.notify_one();
+                Ok(())
             }
-            TrialStore::Redis(conn) => {
-                let mut pipe = redis::pipe();
-                let mut keys = vec![format!("folio:logins:ip:{hash}")];
-                if let Some(e) = email {
+            TrialStore::Redis(redis) => {
+                let mut keys = vec![format!("folio:logins:ip:{}", r.ip)];
+                if let Some(e) = &r.email {
                     keys.push(format!("folio:logins:email:{e}"));
                 }
-                for k in &keys {
-                    pipe.cmd("INCR").arg(k).ignore();
-                    pipe.cmd("EXPIRE").arg(k).arg(limits.timeout).ignore();
-                }
-                super::session::redis_pipe(conn, &pipe).await
+                redis
+                    .script::<i64>(RELEASE_SCRIPT, &keys, &[])
+                    .await
+                    .map(|_| ())
             }
+        }
+    }
+
+    /// Writes pending changes now (tests, shutdown).
+    pub fn flush(&self) {
+        if let TrialStore::File { path, state } = self {
+            flush_once(state, path);
         }
     }
 }
 
-/// Reads `.logins` (Kirby's format), dropping entries older than `timeout`.
-fn read_file(path: &PathBuf, timeout: i64) -> Map<String, Value> {
+/// The writer thread: waits for a change, writes, then waits at least a second before the
+/// next write, so a storm of failed logins costs one write per second.
+fn write_loop(state: &FileState, path: &Path) {
+    loop {
+        {
+            let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+            while !guard.1 {
+                guard = state.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        flush_once(state, path);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn flush_once(state: &FileState, path: &Path) {
+    // Serialise under the lock (bounded by MAX_ENTRIES), write outside it.
+    let text = {
+        let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+        if !guard.1 {
+            return;
+        }
+        guard.1 = false;
+        prune(&mut guard.0, i64::MAX / 4);
+        bound(&mut guard.0);
+        let empty = guard
+            .0
+            .values()
+            .all(|v| v.as_object().is_none_or(|m| m.is_empty()));
+        (!empty).then(|| serde_json::to_string(&guard.0).unwrap_or_default())
+    };
+    let result = match text {
+        None => match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+        Some(text) => folio_core::store::write_atomic(path, text.as_bytes()),
+    };
+    if let Err(e) = result {
+        tracing::error!("cannot write {}: {e}", path.display());
+    }
+}
+
+/// Reads `.logins` (Kirby's format).
+fn read_file(path: &Path) -> Map<String, Value> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Map::new();
     };
     let Ok(Value::Object(mut data)) = serde_json::from_str::<Value>(&text) else {
         return Map::new();
     };
-    prune(&mut data, timeout);
+    bound(&mut data);
     data
 }
 
-/// Drops expired entries; true when something was dropped.
+/// Drops entries older than `timeout` seconds; true when something was dropped.
 fn prune(data: &mut Map<String, Value>, timeout: i64) -> bool {
-    let cutoff = now() - timeout;
+    let cutoff = now().saturating_sub(timeout);
     let mut changed = false;
     for kind in ["by-ip", "by-email"] {
         if let Some(Value::Object(m)) = data.get_mut(kind) {
@@ -164,68 +320,138 @@ fn prune(data: &mut Map<String, Value>, timeout: i64) -> bool {
     changed
 }
 
-fn write_file(path: &PathBuf, data: &Map<String, Value>) -> std::io::Result<()> {
-    use std::io::Write;
-    let empty = data
-        .values()
-        .all(|v| v.as_object().is_none_or(|m| m.is_empty()));
-    if empty {
-        let _ = std::fs::remove_file(path);
-        return Ok(());
+/// Keeps at most [`MAX_ENTRIES`] per kind, dropping the oldest.
+fn bound(data: &mut Map<String, Value>) {
+    for kind in ["by-ip", "by-email"] {
+        if let Some(Value::Object(m)) = data.get_mut(kind)
+            && m.len() > MAX_ENTRIES
+        {
+            let mut times: Vec<i64> = m
+                .values()
+                .map(|e| e.get("time").and_then(Value::as_i64).unwrap_or(0))
+                .collect();
+            times.sort_unstable();
+            let cutoff = times[m.len() - MAX_ENTRIES];
+            m.retain(|_, e| e.get("time").and_then(Value::as_i64).unwrap_or(0) >= cutoff);
+            while m.len() > MAX_ENTRIES {
+                let first = m.keys().next().cloned();
+                match first {
+                    Some(k) => m.remove(&k),
+                    None => break,
+                };
+            }
+        }
     }
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-folio-")
-        .tempfile_in(dir)?;
-    tmp.write_all(serde_json::to_string(data)?.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+}
+
+/// Drops expired entries from the in-memory counters (called from the session sweep).
+pub fn expire(store: &TrialStore, limits: Limits) {
+    if let TrialStore::File { state, .. } = store {
+        let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+        if prune(&mut guard.0, limits.timeout) {
+            guard.1 = true;
+            state.wake.notify_one();
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn limits(trials: i64) -> Limits {
+        Limits {
+            trials,
+            timeout: 3600,
+        }
+    }
+
     #[tokio::test]
-    async fn counts_block_and_expire() {
+    async fn reserve_blocks_release_and_persist() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(".logins");
         let store = TrialStore::file(path.clone());
-        let limits = Limits {
-            trials: 3,
-            timeout: 3600,
-        };
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(!store.is_blocked(limits, ip, Some("a@x.org")).await.unwrap());
-            store.track(limits, ip, Some("a@x.org")).await.unwrap();
+            assert!(
+                store
+                    .reserve(limits(3), ip, Some("a@x.org"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
         }
-        assert!(store.is_blocked(limits, ip, None).await.unwrap());
+        assert!(
+            store.reserve(limits(3), ip, None).await.unwrap().is_none(),
+            "by IP"
+        );
         assert!(
             store
-                .is_blocked(limits, other, Some("a@x.org"))
-                .await
-                .unwrap(),
-            "by e-mail"
-        );
-        assert!(
-            !store
-                .is_blocked(limits, other, Some("b@x.org"))
+                .reserve(limits(3), other, Some("a@x.org"))
                 .await
                 .unwrap()
+                .is_none(),
+            "by e-mail"
         );
+        // A right password gives its trial back.
+        let r = store
+            .reserve(limits(3), other, Some("b@x.org"))
+            .await
+            .unwrap()
+            .unwrap();
+        store.release(r).await.unwrap();
+        store.flush();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(&ip_hash(ip)) && text.contains("\"by-email\""));
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["by-ip"][ip_hash(ip)]["trials"], 3);
+        assert_eq!(v["by-email"]["a@x.org"]["trials"], 3);
+        assert!(v["by-ip"].get(ip_hash(other)).is_none(), "released to zero");
+        assert!(v["by-email"].get("b@x.org").is_none());
         assert_eq!(ip_hash(ip).len(), 50);
-        // Expired entries are dropped, and an empty log is deleted.
-        let short = Limits {
+        // A restart reads the counters back.
+        let again = TrialStore::file(path.clone());
+        assert!(again.reserve(limits(3), ip, None).await.unwrap().is_none());
+        // Expired entries do not block.
+        let expired = Limits {
             trials: 3,
             timeout: -1,
         };
-        assert!(!store.is_blocked(short, ip, None).await.unwrap());
-        assert!(!path.exists());
+        assert!(again.reserve(expired, ip, None).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_burst_cannot_reserve_more_than_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(TrialStore::file(dir.path().join(".logins")));
+        let ip: IpAddr = "198.51.100.9".parse().unwrap();
+        let tasks: Vec<_> = (0..300)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(
+                    async move { s.reserve(limits(10), ip, None).await.unwrap().is_some() },
+                )
+            })
+            .collect();
+        let mut granted = 0;
+        for t in tasks {
+            granted += usize::from(t.await.unwrap());
+        }
+        assert_eq!(granted, 10);
+    }
+
+    #[test]
+    fn the_log_stays_bounded() {
+        let mut data = Map::new();
+        let mut m = Map::new();
+        for i in 0..(MAX_ENTRIES + 500) {
+            m.insert(format!("k{i}"), json!({"time": i as i64, "trials": 1}));
+        }
+        data.insert("by-ip".into(), Value::Object(m));
+        bound(&mut data);
+        let m = data["by-ip"].as_object().unwrap();
+        assert_eq!(m.len(), MAX_ENTRIES);
+        assert!(m.get("k0").is_none(), "the oldest went first");
+        assert!(m.get(&format!("k{}", MAX_ENTRIES + 499)).is_some());
     }
 }

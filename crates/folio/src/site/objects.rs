@@ -974,7 +974,12 @@ impl KirbyObj {
         let sess = guard
             .as_mut()
             .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "no session"))?;
-        Ok(sess.csrf_token(&self.app))
+        // The page still renders while the session store is down; a login from it would
+        // be refused (503) anyway.
+        Ok(sess.csrf_token(&self.app).unwrap_or_else(|e| {
+            tracing::warn!("csrf() in a template: {e}");
+            String::new()
+        }))
     }
 }
 
