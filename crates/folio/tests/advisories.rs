@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Request, Server, Site};
+use support::{Request, Server, Site, tree_hash};
 
 fn basic(email: &str, pw: &str) -> String {
     use base64::Engine;
@@ -516,4 +516,106 @@ fn privileged_keys_cannot_raise_rights() {
     );
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(!server.root.join("site/accounts/mine0001").exists());
+}
+
+/// Every way of spelling a key that the writer stores as that key.
+fn aliases(key: &str) -> Vec<String> {
+    let mut upper = key.to_string();
+    upper.make_ascii_uppercase();
+    let umlaut = key.replacen('u', "ü", 1);
+    vec![
+        format!("{key}!"),
+        format!("_{key}"),
+        format!("{upper}\u{a0}"),
+        format!("{key}."),
+        format!(" {key} "),
+        format!("-{key}-"),
+        umlaut,
+        upper,
+    ]
+}
+
+#[test]
+fn aliases_of_protected_keys_are_refused_everywhere() {
+    let server = Server::default_config();
+    let editor = ("editor@example.com", "editor-secret-2");
+    let admin = ("admin@example.com", "admin-secret-1");
+    let content = server.root.join("content");
+    let before = tree_hash(&content);
+    let accounts = server.root.join("site/accounts");
+    let other_uuid = "1j2f2yeawupzuuqy";
+    for alias in aliases("uuid") {
+        let body = json!({ alias.clone(): other_uuid });
+        for (method, path) in [
+            ("PATCH", "/api/pages/blog+winter-log"),
+            ("POST", "/api/pages/blog+winter-log/changes/publish"),
+            ("POST", "/api/pages/blog+winter-log/changes/save"),
+            ("PATCH", "/api/site"),
+            ("PATCH", "/api/pages/about/files/portrait.png"),
+        ] {
+            let r = call(&server, editor, method, path, Some(body.clone()));
+            assert_eq!(r.status, 400, "{method} {path} {alias:?}: {}", r.text());
+            assert_eq!(r.json()["key"], "error.invalidArgument");
+        }
+    }
+    // A file's template decides its blueprint (only `changeTemplate` may change it); the
+    // model keys are refused on pages and files alike.
+    for key in ["template", "blueprint", "options", "permissions", "isdraft"] {
+        for alias in aliases(key) {
+            let body = json!({ alias.clone(): "document" });
+            let paths: &[&str] = if key == "template" {
+                &["/api/pages/about/files/portrait.png"]
+            } else {
+                &[
+                    "/api/pages/about/files/portrait.png",
+                    "/api/pages/blog+winter-log",
+                ]
+            };
+            for path in paths {
+                let r = call(&server, admin, "PATCH", path, Some(body.clone()));
+                assert_eq!(r.status, 400, "PATCH {path} {alias:?}: {}", r.text());
+            }
+        }
+    }
+    assert_eq!(tree_hash(&content), before, "an alias changed content");
+    // Users: an alias of `role` (or a credential) never reaches the account.
+    for key in ["role", "password", "uuid"] {
+        for alias in aliases(key) {
+            let r = call(
+                &server,
+                editor,
+                "PATCH",
+                "/api/account",
+                Some(json!({ alias.clone(): "admin", "bio": "hello" })),
+            );
+            assert!(
+                r.status == 200 || r.status == 400,
+                "{alias:?}: {}",
+                r.text()
+            );
+            let text = std::fs::read_to_string(accounts.join("editor01/user.txt")).unwrap();
+            assert!(
+                !text.to_ascii_lowercase().contains("\nrole:"),
+                "{alias:?}: {text}"
+            );
+            assert!(
+                !text.to_ascii_lowercase().starts_with("role:"),
+                "{alias:?}: {text}"
+            );
+        }
+    }
+    let index = std::fs::read_to_string(accounts.join("editor01/index.php")).unwrap();
+    assert!(index.contains("'editor'"), "the role is unchanged: {index}");
+    // No two pages or files share a UUID.
+    let mut seen = std::collections::HashMap::new();
+    for (path, bytes) in support::tree_contents(&content) {
+        let text = String::from_utf8_lossy(&bytes);
+        for line in text.lines() {
+            if let Some(u) = line.strip_prefix("Uuid: ") {
+                if let Some(other) = seen.insert(u.trim().to_string(), path.clone()) {
+                    panic!("{path} and {other} share the UUID {u}");
+                }
+            }
+        }
+    }
 }

@@ -277,7 +277,7 @@ pub fn update(
     refuse_privileged(input)?;
     // A file's template decides its blueprint and permissions: only `changeTemplate` may
     // change it.
-    if let Some(k) = input.keys().find(|k| txt::field_key(k) == "template") {
+    if let Some(k) = input.keys().find(|k| txt::canonical_key(k) == "template") {
         return Err(Error::invalid_argument(format!(
             "The field \"{k}\" cannot be changed here"
         )));

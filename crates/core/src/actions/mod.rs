@@ -267,7 +267,8 @@ pub fn resolves(snap: &Snapshot, uri: &str) -> bool {
     )
 }
 
-/// Merges submitted values into content (PATCH): keys are lowercased; existing fields keep
+/// Merges submitted values into content (PATCH): keys take the form the writer stores them
+/// in ([`txt::canonical_key`]); existing fields keep
 /// their position, new ones are appended; blueprint fields are converted per type;
 /// `null` deletes a field.
 pub fn merge(
@@ -278,8 +279,8 @@ pub fn merge(
 ) -> Content {
     let mut out = content.clone();
     for (k, v) in input {
-        let key = txt::field_key(k);
-        if key.is_empty() {
+        let key = txt::canonical_key(k);
+        if key.is_empty() || key == "0" {
             continue;
         }
         let field = fields.iter().find(|f| f.name == key);
@@ -417,10 +418,12 @@ pub const PRIVILEGED_KEYS: &[&str] = &[
     "lock",
 ];
 
-/// Refuses a body that tries to set a privileged key (400, nothing written).
+/// Refuses a body that tries to set a privileged key (400, nothing written). Keys are
+/// compared in the form the writer would store them ([`txt::canonical_key`]), so no alias
+/// of a privileged key gets through.
 pub fn refuse_privileged(input: &Map<String, Value>) -> Result<()> {
     for k in input.keys() {
-        let key = txt::field_key(k);
+        let key = txt::canonical_key(k);
         if PRIVILEGED_KEYS.contains(&key.as_str()) {
             return Err(Error::invalid_argument(format!(
                 "The field \"{k}\" cannot be changed here"

@@ -178,7 +178,8 @@ pub fn create(
     let mut content = Content::new();
     let submitted: Vec<(String, &Value)> = content_in
         .iter()
-        .map(|(k, v)| (txt::field_key(k), v))
+        .map(|(k, v)| (txt::canonical_key(k), v))
+        .filter(|(k, _)| !k.is_empty() && k != "0")
         .collect();
     let get = |name: &str| submitted.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
     if let Some(t) = get("title").and_then(raw_stored) {

@@ -62,7 +62,7 @@ fn content_input(input: &Map<String, Value>) -> Map<String, Value> {
     input
         .iter()
         .filter(|(k, _)| {
-            let key = txt::field_key(k);
+            let key = txt::canonical_key(k);
             !PRIVILEGED_KEYS.contains(&key.as_str()) && !CREDENTIAL_KEYS.contains(&key.as_str())
         })
         .map(|(k, v)| (k.clone(), v.clone()))

@@ -90,6 +90,14 @@ pub fn field_name(key: &str) -> String {
     name
 }
 
+/// The key a submitted field ends up under once written and read back: the writer's name
+/// ([`field_name`]) in the reader's form ([`field_key`]). Every check on incoming keys uses
+/// this form, so `uuid!`, `_uuid`, `uüid`, `UUID\u{a0}` and `uuid.` are all `uuid`, as the
+/// writer would store them. Empty when the writer would drop the key.
+pub fn canonical_key(key: &str) -> String {
+    field_key(&field_name(key))
+}
+
 /// The reader's form of a field name: trimmed, ASCII-lowercased, with `-` and space
 /// turned into `_` (`Text-color` → `text_color`).
 pub fn field_key(name: &str) -> String {
@@ -248,6 +256,34 @@ pub fn transliterate(c: char) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aliases_of_a_key_are_one_key() {
+        for alias in [
+            "uuid",
+            "UUID",
+            "uuid!",
+            "_uuid",
+            "uüid",
+            "UUID\u{a0}",
+            "uuid.",
+            " uuid ",
+            "-uuid-",
+            "Uuid",
+        ] {
+            assert_eq!(canonical_key(alias), "uuid", "{alias:?}");
+            // And that is what the writer stores and the reader reads back.
+            let text = encode([(alias, Some("x"))]);
+            assert_eq!(
+                decode(&text).get("uuid").map(String::as_str),
+                Some("x"),
+                "{alias:?}"
+            );
+        }
+        assert_eq!(canonical_key("text_color"), "text_color");
+        assert_eq!(canonical_key("heroImage"), "heroimage");
+        assert_eq!(canonical_key("!!!"), "");
+    }
     use std::path::{Path, PathBuf};
 
     const SPEC_EXAMPLE: &str = "Title: First\n\n----\n\nText:\n\nHello\n\\----\nworld\n\n----\n\nTags: x, y z\n\n----\n\nUuid: xvdyueyt1rcvbvwg";
