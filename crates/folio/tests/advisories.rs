@@ -611,10 +611,10 @@ fn aliases_of_protected_keys_are_refused_everywhere() {
     for (path, bytes) in support::tree_contents(&content) {
         let text = String::from_utf8_lossy(&bytes);
         for line in text.lines() {
-            if let Some(u) = line.strip_prefix("Uuid: ") {
-                if let Some(other) = seen.insert(u.trim().to_string(), path.clone()) {
-                    panic!("{path} and {other} share the UUID {u}");
-                }
+            if let Some(u) = line.strip_prefix("Uuid: ")
+                && let Some(other) = seen.insert(u.trim().to_string(), path.clone())
+            {
+                panic!("{path} and {other} share the UUID {u}");
             }
         }
     }
