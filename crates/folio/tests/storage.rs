@@ -16,37 +16,37 @@ use support::{Request, Server};
 const ADMIN: &str = "Basic YWRtaW5AZXhhbXBsZS5jb206YWRtaW4tc2VjcmV0LTE="; // admin@example.com:admin-secret-1
 
 fn spawn(root: &Path) -> (Child, SocketAddr) {
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
-            .arg("serve")
-            .arg(root)
-            .arg("--listen")
-            .arg(addr.to_string())
-            .env("FOLIO_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn folio");
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                return (child, addr);
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+    // Port 0 and the ready file: the server reports the address it bound.
+    let ready = root.join("site/.folio-test-ready");
+    let _ = std::fs::remove_file(&ready);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .arg("serve")
+        .arg(root)
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--ready-file")
+        .arg(&ready)
+        .env("FOLIO_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn folio");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Some(addr) = std::fs::read_to_string(&ready)
+            .ok()
+            .and_then(|s| s.trim().parse::<SocketAddr>().ok())
+        {
+            return (child, addr);
         }
-        let _ = child.kill();
-        let _ = child.wait();
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("folio did not start");
 }
 
@@ -285,6 +285,59 @@ fn stale_if_match_is_412_and_changes_nothing() {
             .json(&json!({"text": "any version"})),
     );
     assert_eq!(star.status, 200);
+}
+
+#[test]
+fn an_outside_edit_just_before_a_write_is_never_overwritten() {
+    let server = Server::default_config();
+    let path = content_file(&server.root, "contact", "default");
+    let etag_before = server
+        .send(&Request::new("GET", "/api/pages/contact").header("Authorization", ADMIN))
+        .header("etag")
+        .unwrap()
+        .to_string();
+    for round in 0..5 {
+        // An editor (or `git pull`) changes the file; the watcher has not seen it yet...
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!("\n\n----\n\nOutside-{round}: edited by hand"));
+        std::fs::write(&path, &text).unwrap();
+        // ...when the API changes another field of the same page.
+        let r = server.send(
+            &Request::new("PATCH", "/api/pages/contact")
+                .header("Authorization", ADMIN)
+                .json(&json!({"text": format!("api edit {round}")})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(
+            r.json()["data"]["content"][format!("outside_{round}")],
+            json!("edited by hand"),
+            "the answer shows the outside edit"
+        );
+        let now = std::fs::read_to_string(&path).unwrap();
+        for earlier in 0..=round {
+            assert_eq!(
+                field(&now, &format!("Outside-{earlier}")).as_deref(),
+                Some("edited by hand"),
+                "round {round}: the outside edit {earlier} was overwritten:\n{now}"
+            );
+        }
+        assert_eq!(
+            field(&now, "Text").as_deref(),
+            Some(format!("api edit {round}").as_str())
+        );
+    }
+    // A conditional write based on the version before the outside edits is refused.
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("\n\n----\n\nLast: by hand");
+    std::fs::write(&path, &text).unwrap();
+    let r = server.send(
+        &Request::new("PATCH", "/api/pages/contact")
+            .header("Authorization", ADMIN)
+            .header("If-Match", &etag_before)
+            .json(&json!({"text": "stale"})),
+    );
+    assert_eq!(r.status, 412, "{}", r.text());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 }
 
 #[test]

@@ -285,7 +285,7 @@ pub fn update(
     let bp = ctx.snap.blueprints.file(file.template());
     let content = merge(ctx.snap, &bp.fields, &file.content, input);
     validate(&bp.fields, &content)?;
-    write_meta(&meta_path(&file.path), &content)
+    write_meta(&meta_path(&file.path), &file.content, &content)
 }
 
 /// Renames a file (Kirby's `changeName`): the new base name is sanitised like an upload
@@ -384,7 +384,7 @@ pub fn sort(ctx: &Ctx<'_>, parent: FileParent, ids: &[String], index: i64) -> Re
     for (file, value) in changes {
         let mut content = file.content.clone();
         content.insert("sort".into(), value);
-        write_meta(&meta_path(&file.path), &content)?;
+        write_meta(&meta_path(&file.path), &file.content, &content)?;
     }
     Ok(())
 }
@@ -1233,8 +1233,10 @@ fn write_new(
     Ok(())
 }
 
-/// Writes a meta file, or removes it when no field is left.
-fn write_meta(path: &Path, content: &Content) -> Result<()> {
+/// Writes a meta file the snapshot read as `base` (see [`super::write_content_over`]), or
+/// removes it when no field is left.
+fn write_meta(path: &Path, base: &Content, content: &Content) -> Result<()> {
+    super::ensure_unchanged(path, base)?;
     if content.is_empty() {
         return match std::fs::remove_file(path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(e)),

@@ -34,6 +34,33 @@ pub fn write_content(path: &Path, fields: &Content) -> Result<()> {
     write_atomic(path, text.as_bytes()).map_err(io_error)
 }
 
+/// Writes a content file that the snapshot read as `base`, refusing (409, nothing written)
+/// when the file on disk is no longer what the snapshot was built from: an edit made outside
+/// Folio that the watcher has not picked up yet is never overwritten blind. The write
+/// pipeline then re-reads the site and runs the action again on the fresh content.
+pub fn write_content_over(path: &Path, base: &Content, fields: &Content) -> Result<()> {
+    ensure_unchanged(path, base)?;
+    write_content(path, fields)
+}
+
+/// Fails with [`Error::Conflict`] when the content file at `path` (missing = empty) no
+/// longer decodes to `base`.
+pub fn ensure_unchanged(path: &Path, base: &Content) -> Result<()> {
+    let current = match std::fs::read(path) {
+        Ok(bytes) => txt::decode(&String::from_utf8_lossy(&bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Content::new(),
+        Err(e) => return Err(io_error(e)),
+    };
+    if current == *base {
+        Ok(())
+    } else {
+        Err(Error::Conflict {
+            key: "error.content.conflict",
+            message: "The content was changed on disk by someone else; reload and try again".into(),
+        })
+    }
+}
+
 /// An I/O failure as an internal error (never shown to clients outside debug).
 pub fn io_error(e: std::io::Error) -> Error {
     Error::internal(format!("writing the site failed: {e}"))

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 use super::{
-    Ctx, io_error, merge, new_uuid, raw_stored, refuse_privileged, validate, write_content,
+    Ctx, ensure_unchanged, io_error, merge, new_uuid, raw_stored, refuse_privileged, validate,
+    write_content, write_content_over,
 };
 use crate::format::txt;
 use crate::model::{Content, PageIdx, Status};
@@ -247,7 +248,7 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<b
     if !page.is_draft() {
         validate(&bp.fields, &content)?;
     }
-    write_content(&content_path(snap, p), &content)?;
+    write_content_over(&content_path(snap, p), &page.content, &content)?;
     if page.status == Status::Listed && matches!(bp.num.as_str(), "date" | "datetime") {
         let num = sort_number(&bp.num, &content);
         if Some(num) != page.num {
@@ -496,7 +497,7 @@ pub fn change_title(ctx: &Ctx<'_>, p: PageIdx, title: &str) -> Result<()> {
     }
     let mut content = page.content.clone();
     content.insert("title".into(), title.to_string());
-    write_content(&content_path(snap, p), &content)
+    write_content_over(&content_path(snap, p), &page.content, &content)
 }
 
 /// Field types whose empty value Kirby writes when a template change adds them.
@@ -543,6 +544,7 @@ pub fn change_template(ctx: &Ctx<'_>, p: PageIdx, template: &str) -> Result<()> 
         }
     }
     let old = content_path(snap, p);
+    ensure_unchanged(&old, &page.content)?;
     write_content(&page.dir.join(format!("{template}.txt")), &content)?;
     if old.exists() {
         std::fs::remove_file(&old).map_err(io_error)?;
@@ -715,7 +717,11 @@ pub fn update_site(ctx: &Ctx<'_>, input: &Map<String, Value>) -> Result<()> {
     let bp = snap.blueprints.site();
     let content = merge(snap, &bp.fields, &snap.site.content, input);
     validate(&bp.fields, &content)?;
-    write_content(&snap.content_dir.join("site.txt"), &content)
+    write_content_over(
+        &snap.content_dir.join("site.txt"),
+        &snap.site.content,
+        &content,
+    )
 }
 
 /// Changes the site title (PATCH `site/title`).
@@ -736,7 +742,11 @@ pub fn change_site_title(ctx: &Ctx<'_>, title: &str) -> Result<()> {
     }
     let mut content = snap.site.content.clone();
     content.insert("title".into(), title.to_string());
-    write_content(&snap.content_dir.join("site.txt"), &content)
+    write_content_over(
+        &snap.content_dir.join("site.txt"),
+        &snap.site.content,
+        &content,
+    )
 }
 
 /// Content versions (`changes/save|publish|discard|unlock`) of a page.
@@ -786,7 +796,7 @@ pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) 
                 if !page.is_draft() {
                     validate(&bp.fields, &content)?;
                 }
-                write_content(&content_path(snap, p), &content)?;
+                write_content_over(&content_path(snap, p), &page.content, &content)?;
                 let _ = std::fs::remove_dir_all(&changes_dir);
                 Ok(())
             }

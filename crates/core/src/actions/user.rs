@@ -206,6 +206,7 @@ pub fn update(ctx: &Ctx<'_>, root: &Path, u: UserIdx, input: &Map<String, Value>
         content.shift_remove(*k);
     }
     validate(&fields, &content)?;
+    super::ensure_unchanged(&user.dir.join("user.txt"), &user.content)?;
     accounts::write_content(root, &user.id, &content)
 }
 

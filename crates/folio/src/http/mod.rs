@@ -79,53 +79,51 @@ impl App {
     /// Runs a write under the site's writer lock, on a blocking thread, then rebuilds and
     /// publishes the snapshot. The closure gets the latest published snapshot. When it fails
     /// nothing was written (actions validate before they touch the disk), so nothing is
-    /// republished.
+    /// republished. When a file it was about to overwrite changed on disk since the snapshot
+    /// was built (an outside edit the watcher has not caught up with), the site is re-read
+    /// and the action runs once more on the fresh content.
     pub async fn write<T, F>(&self, f: F) -> Result<(T, Arc<Snapshot>), folio_core::Error>
     where
-        F: FnOnce(&Snapshot) -> Result<T, folio_core::Error> + Send + 'static,
+        F: Fn(&Snapshot) -> Result<T, folio_core::Error> + Send + 'static,
         T: Send + 'static,
     {
-        let _guard = self.writer.lock().await;
-        let snap = self.snapshot.load_full();
-        let root = self.root.clone();
-        let opts = self.snapshot_options.clone();
-        let (out, new) = tokio::task::spawn_blocking(move || {
-            let out = f(&snap)?;
-            let new = Snapshot::build(&root, opts)
-                .map_err(|e| folio_core::Error::internal(format!("re-reading the site: {e}")))?;
-            Ok::<_, folio_core::Error>((out, new))
-        })
-        .await
-        .map_err(|e| folio_core::Error::internal(format!("write task failed: {e}")))??;
-        let new = Arc::new(new);
-        self.snapshot.store(new.clone());
-        Ok((out, new))
+        self.write_effect(move |s| f(s).map(|out| (out, Effect::Rebuild)))
+            .await
     }
 
     /// Like [`App::write`], but the action says what it changed, so a write that touched
     /// one content file republishes by re-reading that file only (not the whole site).
     pub async fn write_effect<T, F>(&self, f: F) -> Result<(T, Arc<Snapshot>), folio_core::Error>
     where
-        F: FnOnce(&Snapshot) -> Result<(T, Effect), folio_core::Error> + Send + 'static,
+        F: Fn(&Snapshot) -> Result<(T, Effect), folio_core::Error> + Send + 'static,
         T: Send + 'static,
     {
         let _guard = self.writer.lock().await;
         let snap = self.snapshot.load_full();
         let root = self.root.clone();
         let opts = self.snapshot_options.clone();
+        let rebuild = move |root: &std::path::Path, opts: &folio_core::SnapshotOptions| {
+            Snapshot::build(root, opts.clone())
+                .map_err(|e| folio_core::Error::internal(format!("re-reading the site: {e}")))
+        };
         let (out, new) = tokio::task::spawn_blocking(move || {
-            let (out, effect) = f(&snap)?;
+            let (snap, first) = match f(&snap) {
+                Err(folio_core::Error::Conflict { .. }) => {
+                    tracing::info!("a file changed on disk before this write: re-reading the site");
+                    let fresh = Arc::new(rebuild(&root, &opts)?);
+                    let again = f(&fresh);
+                    (fresh, again)
+                }
+                other => (snap, other),
+            };
+            let (out, effect) = first?;
             let new = match effect {
                 Effect::PageContent(id) => match snap.page_by_id(&id) {
                     Some(p) => snap.with_page_content(p),
-                    None => Snapshot::build(&root, opts).map_err(|e| {
-                        folio_core::Error::internal(format!("re-reading the site: {e}"))
-                    })?,
+                    None => rebuild(&root, &opts)?,
                 },
                 Effect::SiteContent => snap.with_site_content(),
-                Effect::Rebuild => Snapshot::build(&root, opts).map_err(|e| {
-                    folio_core::Error::internal(format!("re-reading the site: {e}"))
-                })?,
+                Effect::Rebuild => rebuild(&root, &opts)?,
             };
             Ok::<_, folio_core::Error>((out, new))
         })
