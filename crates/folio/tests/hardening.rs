@@ -462,3 +462,67 @@ fn the_response_cache_is_bounded_in_bytes_and_skips_unknown_parameters() {
         assert_eq!(r.status, 404);
     }
 }
+
+#[test]
+fn numeric_input_is_validated_before_anything_is_written() {
+    let site = Site::new();
+    let server = Server::start_on(&site.root, &[]);
+    let auth = basic(ADMIN);
+    let content = site.root.join("content");
+    let before = support::tree_hash(&content);
+    let send = |method: &str, path: &str, body: serde_json::Value| {
+        server.send(
+            &Request::new(method, path)
+                .header("Authorization", &auth)
+                .json(&body),
+        )
+    };
+    let files = "/api/pages/about/files/sort";
+    for index in [
+        serde_json::json!(9223372036854775807i64),
+        serde_json::json!(-9223372036854775807i64),
+        serde_json::json!(18446744073709551615u64),
+        serde_json::json!(1.5),
+        serde_json::json!("12abc"),
+        serde_json::json!(1e300),
+        serde_json::json!({"n": 1}),
+    ] {
+        let r = send(
+            "PATCH",
+            files,
+            serde_json::json!({"files": ["about/portrait.png"], "index": index}),
+        );
+        assert_eq!(r.status, 400, "index {index}: {}", r.text());
+        let body = r.json();
+        assert_eq!(body["key"], "error.invalidArgument");
+        assert!(
+            body["message"].as_str().unwrap().contains("`index`"),
+            "{body}"
+        );
+    }
+    for position in [
+        serde_json::json!(2.5),
+        serde_json::json!(9223372036854775807i64),
+    ] {
+        let r = send(
+            "PATCH",
+            "/api/pages/contact/status",
+            serde_json::json!({"status": "listed", "position": position}),
+        );
+        assert_eq!(r.status, 400, "position {position}: {}", r.text());
+    }
+    assert_eq!(
+        support::tree_hash(&content),
+        before,
+        "bad numbers changed the site"
+    );
+    // A sane index still works.
+    let r = send(
+        "PATCH",
+        files,
+        serde_json::json!({"files": ["about/portrait.png"], "index": 4}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let meta = std::fs::read_to_string(content.join("3_about/portrait.png.txt")).unwrap();
+    assert!(meta.contains("Sort: 5"), "{meta}");
+}

@@ -364,7 +364,9 @@ pub fn sort(ctx: &Ctx<'_>, parent: FileParent, ids: &[String], index: i64) -> Re
         let Some(file) = files.iter().find(|f| &f.id == id) else {
             continue;
         };
-        offset += 1;
+        offset = offset
+            .checked_add(1)
+            .ok_or_else(|| Error::invalid_argument("The `index` field is too large"))?;
         if !can(
             ctx.snap,
             ctx.actor,

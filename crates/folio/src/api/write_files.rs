@@ -20,7 +20,7 @@ use super::views::{Plan, V};
 use super::{ActorKey, H, Matched, collection, remap_actor};
 use crate::http::App;
 use crate::http::multipart::{self, FilePart};
-use crate::http::request::{Req, decode_path_segment, get_ci};
+use crate::http::request::{Req, decode_path_segment, get_ci, whole_number};
 use crate::http::response::{Reply, UNEXPECTED};
 
 /// Handles a write route of this group.
@@ -156,16 +156,14 @@ pub async fn handle(
                     .collect(),
                 _ => return Err(type_error("The `files` field must be a list of file ids")),
             };
-            let index = match get_ci(&body, "index") {
-                None | Some(Value::Null) => 0,
-                Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
-                Some(Value::String(s)) if s.trim().is_empty() => 0,
-                Some(Value::String(s)) => s
-                    .trim()
-                    .parse::<i64>()
-                    .map_err(|_| type_error("The `index` field must be an integer"))?,
-                Some(_) => return Err(type_error("The `index` field must be an integer")),
-            };
+            // An offset for the new `Sort` numbers: bounded so `index + n` cannot overflow.
+            let index = whole_number(
+                get_ci(&body, "index"),
+                "index",
+                -i64::from(i32::MAX),
+                i64::from(i32::MAX),
+            )?
+            .unwrap_or(0);
             let key = ParentKey::of(snap, parent);
             app.write(move |s| {
                 let ctx = Ctx {

@@ -12,7 +12,7 @@ use folio_core::{Error, Snapshot};
 use super::resources::{base_url, find_page};
 use super::views::{Plan, V};
 use super::{ActorKey, H, Matched, remap_actor};
-use crate::http::request::{Req, get_ci};
+use crate::http::request::{Req, get_ci, whole_number};
 use crate::http::response::Reply;
 use crate::http::{App, Effect};
 
@@ -100,11 +100,12 @@ pub async fn handle(
                 }
                 H::PageStatus => {
                     let p = p.expect("page route");
-                    let position = match get_ci(&Value::Object(body.clone()), "position") {
-                        Some(Value::Number(n)) => n.as_i64(),
-                        Some(Value::String(s)) => s.trim().parse().ok(),
-                        _ => None,
-                    };
+                    let position = whole_number(
+                        get_ci(&Value::Object(body.clone()), "position"),
+                        "position",
+                        -i64::from(i32::MAX),
+                        i64::from(i32::MAX),
+                    )?;
                     page::change_status(&ctx, p, &text(&body, "status"), position).map(|_| id_of(Some(p)))
                 }
                 H::PageSlug => {

@@ -250,6 +250,38 @@ fn form_to_value(pairs: Vec<(String, String)>) -> Value {
     Value::Object(m)
 }
 
+/// A whole number from a request body (`7`, `"7"`, `7.0`; missing, `null` or `""` is
+/// `None`) that must lie in `min..=max`; anything else is a 400 naming the field and the
+/// range, so no arithmetic on it can overflow.
+pub fn whole_number(
+    v: Option<&Value>,
+    name: &str,
+    min: i64,
+    max: i64,
+) -> Result<Option<i64>, Error> {
+    let bad = || {
+        Error::invalid_argument(format!(
+            "The `{name}` field must be a whole number from {min} to {max}"
+        ))
+    };
+    let n = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => i,
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+            _ => return Err(bad()),
+        },
+        Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| bad())?,
+        Some(_) => return Err(bad()),
+    };
+    if (min..=max).contains(&n) {
+        Ok(Some(n))
+    } else {
+        Err(bad())
+    }
+}
+
 /// Looks a key up case-insensitively in a JSON object.
 pub fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     let o = v.as_object()?;
@@ -285,6 +317,32 @@ pub fn decode_path_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_validated() {
+        use serde_json::json;
+        let w = |v: Value| whole_number(Some(&v), "index", 0, 100);
+        assert_eq!(w(json!(7)).unwrap(), Some(7));
+        assert_eq!(w(json!("7")).unwrap(), Some(7));
+        assert_eq!(w(json!(7.0)).unwrap(), Some(7));
+        assert_eq!(w(json!("")).unwrap(), None);
+        assert_eq!(whole_number(None, "index", 0, 1).unwrap(), None);
+        for bad in [
+            json!(9223372036854775807i64),
+            json!(18446744073709551615u64),
+            json!(-1),
+            json!(1.5),
+            json!("1e3"),
+            json!("seven"),
+            json!([1]),
+            json!(true),
+            json!(1e300),
+        ] {
+            let e = w(bad.clone()).unwrap_err();
+            assert_eq!(e.code(), 400, "{bad}");
+            assert!(e.to_string().contains("from 0 to 100"), "{e}");
+        }
+    }
 
     #[test]
     fn query_parsing() {
