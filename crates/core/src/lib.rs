@@ -1,5 +1,6 @@
 //! Folio's domain crate: Kirby's on-disk formats, the models (Site, Page, File, User, Role,
-//! Blueprint, Content), the immutable site snapshot, search and the permission function `can()`.
+//! Blueprint, Content), the immutable site snapshot, search, kirbytext and the permission
+//! function `can()`.
 //! It is synchronous and knows nothing about HTTP.
 #![forbid(unsafe_code)]
 
@@ -8,6 +9,7 @@ pub mod actions;
 pub mod blueprint;
 pub mod error;
 pub mod format;
+pub mod kirbytext;
 pub mod media;
 pub mod model;
 pub mod natsort;

@@ -241,14 +241,6 @@ const ROUTES: &[(&[&str], &str, H, bool)] = &[
     (&["PATCH"], "account/role", H::UserRole, true),
 ];
 
-/// Kirby's `(:any)` character class.
-fn is_any(seg: &str) -> bool {
-    !seg.is_empty()
-        && seg
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-%= +@()".contains(&b))
-}
-
 /// A matched route.
 pub struct Matched {
     /// The handler.
@@ -277,7 +269,7 @@ fn match_route(method: &Method, path: &str) -> Option<Matched> {
         let ok = pat.iter().zip(&segs).all(|(p, s)| {
             if *p == "(:any)" {
                 params.push(s.to_string());
-                is_any(s)
+                folio_wire::query::is_any_segment(s)
             } else {
                 p == s
             }

@@ -382,7 +382,7 @@ fn site_access(v: &V<'_>) -> Result<(), Error> {
 
 /// Finds a page from the `+`-separated id in the path; inaccessible pages are 404.
 pub fn find_page(v: &V<'_>, raw: &str) -> Result<PageIdx, Error> {
-    let id = raw.replace(['+', ' '], "/");
+    let id = folio_wire::query::model_id(raw);
     v.snap
         .page_by_id(&id)
         .filter(|p| can(v.snap, v.actor, Target::Page(*p), "access"))

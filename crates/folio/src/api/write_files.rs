@@ -19,9 +19,9 @@ use super::resources::{base_url, find_page};
 use super::views::{Plan, V};
 use super::{ActorKey, H, Matched, collection, remap_actor};
 use crate::http::App;
-use crate::http::multipart::{self, FilePart};
 use crate::http::request::{Req, decode_path_segment, get_ci, whole_number};
 use crate::http::response::{Reply, UNEXPECTED};
+use folio_wire::multipart::{self, FilePart};
 
 /// Handles a write route of this group.
 pub async fn handle(

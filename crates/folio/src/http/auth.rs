@@ -16,8 +16,10 @@ use folio_core::{Error, Snapshot};
 
 use super::App;
 use super::request::Req;
-use super::session::{Save, Saved, Session, cookie_value, random_hex, token_from_cookie};
+use super::session::{Save, Saved, Session, random_hex};
 use crate::time::{http_date, now};
+use folio_wire::credentials::{cookie_value, token_from_cookie};
+pub use folio_wire::credentials::{is_basic, parse_basic};
 
 enum CookieEvent {
     Set(String, i64),
@@ -114,7 +116,7 @@ impl SessionCtx {
 
     /// A pre-login session, if the token is one (its key matches the derived key).
     fn prelogin_from_token(&mut self, app: &App, token: &str) -> Option<Session> {
-        let (expiry, id, key) = super::session::split_token(token)?;
+        let (expiry, id, key) = folio_wire::credentials::split_token(token)?;
         let Some(expected) = prelogin::key(&app.secret, expiry, id) else {
             // Without the secret nothing can be told apart: fail closed.
             self.unavailable = Some("the site secret is not known yet".into());
@@ -620,28 +622,6 @@ pub async fn validate_password(
     }
 }
 
-/// Whether an Authorization value uses the Basic scheme (`Basic` alone counts: HTTP strips
-/// the trailing space of an empty `Basic `).
-pub fn is_basic(h: &str) -> bool {
-    let h = h.trim();
-    h.len() >= 5
-        && h[..5].eq_ignore_ascii_case("basic")
-        && (h.len() == 5 || h.as_bytes()[5] == b' ')
-}
-
-/// Splits a Basic header value into (e-mail, password).
-pub fn parse_basic(value: &str) -> Option<(String, String)> {
-    use base64::Engine;
-    let b64 = value.trim().get(5..)?.trim();
-    if b64.is_empty() {
-        return None;
-    }
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (user, pass) = text.split_once(':')?;
-    Some((user.to_string(), pass.to_string()))
-}
-
 /// The API's authentication gate for routes that need a user.
 pub async fn gate(
     app: &App,
@@ -695,22 +675,6 @@ pub async fn gate(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_header_parsing() {
-        assert_eq!(
-            parse_basic("Basic YWRtaW5AZXhhbXBsZS5jb206cGFzczp3b3Jk"),
-            Some(("admin@example.com".into(), "pass:word".into()))
-        );
-        assert_eq!(parse_basic("Basic %%%not-base64%%%"), None);
-        assert_eq!(
-            parse_basic("Basic YWRtaW5AZXhhbXBsZS5jb20="),
-            None,
-            "no colon"
-        );
-        assert_eq!(parse_basic("Basic "), None);
-        assert_eq!(parse_basic("Basic /w=="), None, "not UTF-8");
-    }
 
     #[test]
     fn basic_cache_rules() {

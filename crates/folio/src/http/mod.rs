@@ -6,7 +6,6 @@ pub mod auth;
 pub mod cache;
 pub mod client;
 pub mod media;
-pub mod multipart;
 pub mod redis;
 pub mod request;
 pub mod response;

@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use folio_core::Error;
 
-use super::multipart;
-use percent_encoding::percent_decode_str;
+use folio_wire::multipart;
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
 
@@ -63,17 +62,13 @@ impl Req {
 
     /// A cookie by name.
     pub fn cookie(&self, name: &str) -> Option<String> {
-        for h in self.headers.get_all("cookie") {
-            let Ok(s) = h.to_str() else { continue };
-            for part in s.split(';') {
-                if let Some((k, v)) = part.trim().split_once('=')
-                    && k == name
-                {
-                    return Some(v.to_string());
-                }
-            }
-        }
-        None
+        folio_wire::credentials::cookie(
+            self.headers
+                .get_all("cookie")
+                .iter()
+                .filter_map(|h| h.to_str().ok()),
+            name,
+        )
     }
 
     /// Kirby's request body: form fields when the request is a form, else JSON, else a
@@ -292,27 +287,7 @@ pub fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     })
 }
 
-/// Parses `a=1&b=x+y` with percent-decoding.
-pub fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode_component(k), decode_component(v))
-        })
-        .collect()
-}
-
-/// Decodes `+` and percent escapes (invalid UTF-8 is replaced).
-pub fn decode_component(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_decode_str(&s).decode_utf8_lossy().into_owned()
-}
-
-/// Decodes percent escapes only (no `+` → space), as for file names in paths.
-pub fn decode_path_segment(s: &str) -> String {
-    percent_decode_str(s).decode_utf8_lossy().into_owned()
-}
+pub use folio_wire::query::{decode_component, decode_path_segment, parse_query};
 
 #[cfg(test)]
 mod tests {
@@ -342,18 +317,5 @@ mod tests {
             assert_eq!(e.code(), 400, "{bad}");
             assert!(e.to_string().contains("from 0 to 100"), "{e}");
         }
-    }
-
-    #[test]
-    fn query_parsing() {
-        assert_eq!(
-            parse_query("q=harbor+map&select=id%2Ctitle&x"),
-            vec![
-                ("q".into(), "harbor map".into()),
-                ("select".into(), "id,title".into()),
-                ("x".into(), "".into())
-            ]
-        );
-        assert_eq!(decode_path_segment("..%2F..%2Fblog.txt"), "../../blog.txt");
     }
 }

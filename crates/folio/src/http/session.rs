@@ -8,7 +8,6 @@
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha1::Sha1;
 use sha2::Sha256;
 use std::path::PathBuf;
 use subtle::ConstantTimeEq;
@@ -258,7 +257,7 @@ impl Store {
 
     /// Loads a session by token; `Ok(None)` for any invalid, expired or timed-out session.
     pub async fn load(&self, token: &str) -> Result<Option<Session>, Unavailable> {
-        let Some((expiry, id, key)) = split_token(token) else {
+        let Some((expiry, id, key)) = folio_wire::credentials::split_token(token) else {
             return Ok(None);
         };
         let name = format!("{expiry}.{id}");
@@ -531,22 +530,6 @@ impl Store {
     }
 }
 
-/// Splits and checks a token `expiry.id.key`.
-pub fn split_token(token: &str) -> Option<(i64, &str, &str)> {
-    let mut parts = token.split('.');
-    let (exp, id, key) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || id.len() != 20
-        || key.len() != 64
-        || !id.bytes().all(|b| b.is_ascii_hexdigit())
-        || !key.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return None;
-    }
-    let expiry: i64 = exp.parse().ok()?;
-    (expiry.to_string() == exp).then_some((expiry, id, key))
-}
-
 /// Checks a stored `hmac\npayload` against the token's key and the validity rules.
 fn verify_record(raw: &str, expiry: i64, id: &str, key: &str) -> Option<Session> {
     let (mac_hex, payload) = raw.split_once('\n')?;
@@ -580,23 +563,6 @@ pub fn sign(payload: &str, key: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(payload.as_bytes());
     hex::encode(mac.finalize().into_bytes())
-}
-
-/// The cookie value for a token: `HMAC-SHA1(token, cookie.key)` + `+` + token.
-pub fn cookie_value(token: &str, cookie_key: &str) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(cookie_key.as_bytes()).expect("any key length");
-    mac.update(token.as_bytes());
-    format!("{}%2B{}", hex::encode(mac.finalize().into_bytes()), token)
-}
-
-/// Extracts the token from a cookie value, checking its signature (`+` or `%2B`).
-pub fn token_from_cookie(value: &str, cookie_key: &str) -> Option<String> {
-    let value = value.replace("%2B", "+").replace("%2b", "+");
-    let (mac, token) = value.split_once('+')?;
-    let mut m = Hmac::<Sha1>::new_from_slice(cookie_key.as_bytes()).expect("any key length");
-    m.update(token.as_bytes());
-    let expected = hex::encode(m.finalize().into_bytes());
-    bool::from(expected.as_bytes().ct_eq(mac.as_bytes())).then(|| token.to_string())
 }
 
 #[cfg(test)]
@@ -692,16 +658,5 @@ mod tests {
         );
         assert!(st.load(&a.token()).await.unwrap().is_none());
         assert!(st.load(&b.token()).await.unwrap().is_some());
-    }
-
-    #[test]
-    fn cookie_signature() {
-        let v = cookie_value("1.a.b", "KirbyHttpCookieKey");
-        assert_eq!(
-            token_from_cookie(&v, "KirbyHttpCookieKey").as_deref(),
-            Some("1.a.b")
-        );
-        assert!(token_from_cookie(&v, "other").is_none());
-        assert!(token_from_cookie("nonsense", "k").is_none());
     }
 }

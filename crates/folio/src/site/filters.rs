@@ -12,8 +12,8 @@ use folio_core::format::yaml;
 use folio_core::model::{FileParent, PageIdx};
 
 use super::date;
-use super::markdown::{self, MdOptions, Resolver};
 use super::objects::{Cx, FilesObj, KirbyObj, PageObj, PagesObj, SiteObj};
+use folio_core::kirbytext::{self as markdown, MdOptions, Resolver};
 
 /// A field's text: undefined and none are empty, strings as they are, anything else printed.
 fn text(v: &Value) -> String {

@@ -8,7 +8,6 @@
 pub mod assets;
 mod date;
 mod filters;
-mod markdown;
 mod objects;
 
 use arc_swap::ArcSwap;
@@ -28,7 +27,7 @@ use crate::http::auth::SessionCtx;
 use crate::http::request::{Req, decode_path_segment};
 use crate::http::response::Reply;
 use crate::http::{App, AppState};
-use markdown::MdOptions;
+use folio_core::kirbytext::MdOptions;
 use objects::{Cx, KirbyObj, PageObj, PagesObj, SiteObj};
 
 const HTML: &str = "text/html; charset=UTF-8";

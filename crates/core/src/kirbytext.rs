@@ -1,4 +1,4 @@
-//! Kirbytext for templates: a few Kirby tags (`(link: …)`, `(email: …)`, `(image: …)`,
+//! Kirbytext and Markdown, as Kirby's `kirbytext()` / `markdown()` field methods: a few Kirby tags (`(link: …)`, `(email: …)`, `(image: …)`,
 //! `(file: …)`) turned into Markdown, then CommonMark via pulldown-cmark with Kirby's
 //! defaults (line breaks kept, tables, strikethrough). Raw HTML is escaped unless the site
 //! allows it, and link targets with a script scheme (`javascript:`, `data:`, …) are dropped.
