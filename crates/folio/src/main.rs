@@ -226,6 +226,7 @@ fn serve(
             .max(0) as usize;
         let templates = site::Templates::load(&root, &config);
         let app = Arc::new(http::App {
+            settings: http::Settings::from_config(&config),
             api_slug: config.string("api.slug").unwrap_or_else(|| "api".into()),
             debug: config.is_true("debug"),
             max_body: config.int("folio.maxBodySize", 16 * 1024 * 1024).max(1024) as usize,

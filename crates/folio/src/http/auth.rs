@@ -72,19 +72,13 @@ impl SessionCtx {
     /// Loads the session named by the cookie (or `Authorization: Session <token>`): a
     /// pre-login token is checked against the site secret without touching the store.
     pub async fn load(app: &App, req: &Req) -> Self {
-        let name = app
-            .config
-            .string("session.cookieName")
-            .unwrap_or_else(|| "kirby_session".into());
-        let key = app
-            .config
-            .string("cookie.key")
-            .unwrap_or_else(|| "KirbyHttpCookieKey".into());
+        let name = &app.settings.cookie_name;
+        let key = &app.settings.cookie_key;
         let header_token = req
             .header("authorization")
             .and_then(|h| h.strip_prefix("Session ").map(|t| t.trim().to_string()));
         let token =
-            header_token.or_else(|| req.cookie(&name).and_then(|v| token_from_cookie(&v, &key)));
+            header_token.or_else(|| req.cookie(name).and_then(|v| token_from_cookie(&v, key)));
         let mut ctx = SessionCtx {
             session: None,
             destroyed: false,
@@ -98,6 +92,13 @@ impl SessionCtx {
         let Some(token) = token else {
             return ctx;
         };
+        // A stored session this process verified recently (no I/O, no HMAC), then a
+        // pre-login token (one HMAC), then the store.
+        if let Some(s) = app.sessions.cached(&token) {
+            ctx.session = Some(s);
+            ctx.touch(app);
+            return ctx;
+        }
         if let Some(s) = ctx.prelogin_from_token(app, &token) {
             ctx.session = Some(s);
             ctx.touch(app);
@@ -210,10 +211,10 @@ impl SessionCtx {
     /// The token requests must send in `X-CSRF`: `api.csrf`, `dev` in `panel.dev`, or the
     /// session's token.
     pub fn csrf_reference(&mut self, app: &App) -> Result<String, Error> {
-        if let Some(fixed) = app.config.string("api.csrf").filter(|s| !s.is_empty()) {
-            return Ok(fixed);
+        if let Some(fixed) = &app.settings.csrf_fixed {
+            return Ok(fixed.clone());
         }
-        if app.config.truthy("panel.dev") {
+        if app.settings.panel_dev {
             return Ok("dev".into());
         }
         self.csrf_token(app)
@@ -401,15 +402,9 @@ impl SessionCtx {
                 s.stored = false;
             }
         }
-        let name = app
-            .config
-            .string("session.cookieName")
-            .unwrap_or_else(|| "kirby_session".into());
-        let key = app
-            .config
-            .string("cookie.key")
-            .unwrap_or_else(|| "KirbyHttpCookieKey".into());
-        let domain = app.config.string("session.cookieDomain");
+        let name = &app.settings.cookie_name;
+        let key = &app.settings.cookie_key;
+        let domain = &app.settings.cookie_domain;
         let mut tail = String::from("; path=/");
         if let Some(d) = &domain {
             tail.push_str(&format!("; domain={d}"));
@@ -425,7 +420,7 @@ impl SessionCtx {
             .map(|e| match e {
                 CookieEvent::Set(token, expiry) => format!(
                     "{name}={}; expires={}; Max-Age={}{tail}",
-                    cookie_value(token, &key),
+                    cookie_value(token, key),
                     http_date(*expiry),
                     (expiry - t).max(0)
                 ),
@@ -632,9 +627,9 @@ pub async fn gate(
     let basic = req
         .header("authorization")
         .filter(|h| is_basic(h))
-        .filter(|_| app.config.is_true("api.basicAuth"));
+        .filter(|_| app.settings.basic_auth);
     let user = if let Some(h) = basic {
-        if !req.https && !app.config.is_true("api.allowInsecure") {
+        if !req.https && !app.settings.allow_insecure {
             return Err(Error::Permission {
                 key: "error.permission",
                 message: "Basic authentication is only allowed over HTTPS".into(),

@@ -30,8 +30,73 @@ use crate::config::Config;
 use request::Req;
 use response::Reply;
 
+/// The options the request path reads, resolved once at start-up (a lookup per request
+/// would cost more than the rest of the session check).
+#[derive(Clone)]
+pub struct Settings {
+    /// `session.cookieName`.
+    pub cookie_name: String,
+    /// `cookie.key` (the cookie signature key; never printed).
+    pub cookie_key: String,
+    /// `session.cookieDomain`.
+    pub cookie_domain: Option<String>,
+    /// `api.csrf`: a fixed CSRF token (never printed).
+    pub csrf_fixed: Option<String>,
+    /// `panel.dev`: the CSRF token is `dev`.
+    pub panel_dev: bool,
+    /// `api.basicAuth` (strictly `true`).
+    pub basic_auth: bool,
+    /// `api.allowInsecure` (strictly `true`).
+    pub allow_insecure: bool,
+    /// `auth.trials` / `auth.timeout`.
+    pub limits: trials::Limits,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("cookie_name", &self.cookie_name)
+            .field("cookie_key", &"<redacted>")
+            .field("cookie_domain", &self.cookie_domain)
+            .field(
+                "csrf_fixed",
+                &self.csrf_fixed.as_ref().map(|_| "<redacted>"),
+            )
+            .field("panel_dev", &self.panel_dev)
+            .field("basic_auth", &self.basic_auth)
+            .field("allow_insecure", &self.allow_insecure)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Settings {
+    /// Reads the options from the effective configuration.
+    pub fn from_config(config: &Config) -> Self {
+        Settings {
+            cookie_name: config
+                .string("session.cookieName")
+                .unwrap_or_else(|| "kirby_session".into()),
+            cookie_key: config
+                .string("cookie.key")
+                .unwrap_or_else(|| "KirbyHttpCookieKey".into()),
+            cookie_domain: config.string("session.cookieDomain"),
+            csrf_fixed: config.string("api.csrf").filter(|s| !s.is_empty()),
+            panel_dev: config.truthy("panel.dev"),
+            basic_auth: config.is_true("api.basicAuth"),
+            allow_insecure: config.is_true("api.allowInsecure"),
+            limits: trials::Limits {
+                trials: config.int("auth.trials", 10),
+                timeout: config.int("auth.timeout", 3600),
+            },
+        }
+    }
+}
+
 /// Shared server state.
 pub struct App {
+    /// The options the request path reads, resolved once.
+    pub settings: Settings,
     /// Effective configuration.
     pub config: Config,
     /// The current site snapshot (swapped atomically on change).
@@ -69,10 +134,7 @@ pub struct App {
 impl App {
     /// `auth.trials` / `auth.timeout`.
     pub fn limits(&self) -> trials::Limits {
-        trials::Limits {
-            trials: self.config.int("auth.trials", 10),
-            timeout: self.config.int("auth.timeout", 3600),
-        }
+        self.settings.limits
     }
 
     /// Runs a write under the site's writer lock, on a blocking thread, then rebuilds and

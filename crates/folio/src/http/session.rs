@@ -313,6 +313,15 @@ impl Store {
         self.book().destroyed.contains_key(name)
     }
 
+    /// A session this process verified recently (file store only; no I/O), for a token.
+    pub fn cached(&self, token: &str) -> Option<Session> {
+        if !matches!(self.backend, Backend::Files(_)) {
+            return None;
+        }
+        let (expiry, id, key) = folio_wire::credentials::split_token(token)?;
+        self.verified_hit(&format!("{expiry}.{id}"), id, key)
+    }
+
     /// A session verified earlier in this process (file store only): the key must match
     /// (constant time) and the lifetime rules are checked again.
     fn verified_hit(&self, name: &str, id: &str, key: &str) -> Option<Session> {

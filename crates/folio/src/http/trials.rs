@@ -17,9 +17,21 @@ use std::time::Duration;
 use super::redis::{Redis, Unavailable};
 use crate::time::now;
 
-/// The first 50 hex characters of sha256(ip), as Kirby keys `by-ip`.
+/// The first 50 hex characters of sha256(ip), as Kirby keys `by-ip` (remembered for the
+/// addresses seen recently: a Basic-auth request checks its IP on every call).
 pub fn ip_hash(ip: IpAddr) -> String {
-    hex::encode(Sha256::digest(ip.to_string().as_bytes()))[..50].to_string()
+    static SEEN: std::sync::LazyLock<Mutex<std::collections::HashMap<IpAddr, String>>> =
+        std::sync::LazyLock::new(Default::default);
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(h) = seen.get(&ip) {
+        return h.clone();
+    }
+    let h = hex::encode(Sha256::digest(ip.to_string().as_bytes()))[..50].to_string();
+    if seen.len() >= 4096 {
+        seen.clear();
+    }
+    seen.insert(ip, h.clone());
+    h
 }
 
 /// At most this many entries are kept per kind (`by-ip`, `by-email`): the oldest go first,
