@@ -593,7 +593,7 @@ fn pages_section(
     let total = list.len();
     let data: Vec<Value> = list
         .iter()
-        .skip((page - 1) * limit)
+        .skip((page - 1).saturating_mul(limit))
         .take(limit)
         .map(|p| {
             let mut item = v.page_picker(*p, false);
