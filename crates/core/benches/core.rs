@@ -81,7 +81,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
 
     let snap = Snapshot::build(&fixture(), opts.clone()).unwrap();
-    let editor = Actor::User(snap.user_by_key("editor@example.com").unwrap());
+    let editor = Actor::user(&snap, snap.user_by_key("editor@example.com").unwrap());
     let p = snap.page_by_id("blog/first-light").unwrap();
     c.bench_function("can() all 14 page actions (editor, article)", |b| {
         b.iter(|| {

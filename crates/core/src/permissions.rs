@@ -201,15 +201,36 @@ fn apply_category(
     Ok(())
 }
 
-/// Who is acting.
+/// Who is acting. An account is named by its id, so an actor means the same user in every
+/// snapshot (a write runs against the latest one, not the one the request started with).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// No user (anonymous): a virtual user with the `nobody` role.
     Nobody,
     /// Kirby's almighty `kirby` user (server-side only, never reachable from HTTP).
     Kirby,
-    /// An authenticated account.
-    User(UserIdx),
+    /// An authenticated account, by user id.
+    User(String),
+}
+
+impl Actor {
+    /// The actor for the account at `u` in `snap`.
+    pub fn user(snap: &Snapshot, u: UserIdx) -> Actor {
+        Actor::User(snap.users[u].id.clone())
+    }
+
+    /// The acting account's index in `snap` (`None` for non-users and unknown ids).
+    pub fn user_idx(&self, snap: &Snapshot) -> Option<UserIdx> {
+        match self {
+            Actor::User(id) => snap.user_by_id(id),
+            _ => None,
+        }
+    }
+
+    /// Whether this actor is the account at `u` in `snap`.
+    pub fn is(&self, snap: &Snapshot, u: UserIdx) -> bool {
+        matches!(self, Actor::User(id) if snap.users.get(u).is_some_and(|x| x.id == *id))
+    }
 }
 
 /// What an action targets.
@@ -272,11 +293,7 @@ pub fn can(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> 
             )
         }
         Target::User(u) => {
-            let cat = if *actor == Actor::User(u) {
-                "user"
-            } else {
-                "users"
-            };
+            let cat = if actor.is(snap, u) { "user" } else { "users" };
             let opt = snap
                 .blueprints
                 .user(&snap.users[u].role)

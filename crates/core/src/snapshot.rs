@@ -409,13 +409,21 @@ impl Snapshot {
         match actor {
             Actor::Nobody => &NOBODY,
             Actor::Kirby => self.roles.get("admin").unwrap_or(&NOBODY),
-            Actor::User(u) => self.role_named(&self.users[*u].role),
+            Actor::User(id) => match self.user_by_id(id) {
+                Some(u) => self.role_named(&self.users[u].role),
+                None => &NOBODY,
+            },
         }
     }
 
     /// A role by name, or `nobody`.
     pub fn role_named(&self, name: &str) -> &Role {
         self.roles.get(name).unwrap_or(&NOBODY)
+    }
+
+    /// A user by exact id.
+    pub fn user_by_id(&self, id: &str) -> Option<UserIdx> {
+        self.users.iter().position(|u| u.id == id)
     }
 
     /// A user by id (`user://id` accepted) or e-mail (case-insensitive).

@@ -26,7 +26,8 @@ fn fixture() -> Snapshot {
 fn actor(snap: &Snapshot, who: &str) -> Actor {
     match who {
         "nobody" => Actor::Nobody,
-        name => Actor::User(
+        name => Actor::user(
+            snap,
             snap.user_by_key(&format!("{name}@example.com"))
                 .unwrap_or_else(|| panic!("fixture user {name}")),
         ),

@@ -18,7 +18,7 @@ fn benches(c: &mut Criterion) {
         },
     )
     .unwrap();
-    let admin = Actor::User(snap.user_by_key("admin@example.com").unwrap());
+    let admin = Actor::user(&snap, snap.user_by_key("admin@example.com").unwrap());
     let v = V {
         snap: &snap,
         actor: &admin,

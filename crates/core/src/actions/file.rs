@@ -1320,7 +1320,7 @@ mod tests {
         }
 
         fn actor(&self, email: &str) -> Actor {
-            Actor::User(self.snap.user_by_key(email).unwrap())
+            Actor::user(&self.snap, self.snap.user_by_key(email).unwrap())
         }
 
         fn page(&self, id: &str) -> FileParent {

@@ -788,8 +788,8 @@ pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) 
                     return Ok(());
                 }
                 let mut with_lock = content;
-                if let Actor::User(u) = ctx.actor {
-                    with_lock.insert("lock".into(), snap.users[*u].id.clone());
+                if let Actor::User(id) = ctx.actor {
+                    with_lock.insert("lock".into(), id.clone());
                 }
                 write_content(&changes_file, &with_lock)
             } else {

@@ -317,7 +317,9 @@ fn verify_actor_password(snap: &Snapshot, actor: &Actor, given: &str) -> Result<
     let hash = match actor {
         Actor::Kirby => return Ok(()),
         Actor::Nobody => None,
-        Actor::User(a) => snap.users[*a].password_hash.as_deref(),
+        Actor::User(_) => actor
+            .user_idx(snap)
+            .and_then(|a| snap.users[a].password_hash.as_deref()),
     };
     let Some(hash) = hash.filter(|h| !h.is_empty()) else {
         return Err(Error::NotFound {
@@ -422,7 +424,7 @@ mod tests {
     }
 
     fn actor(snap: &Snapshot, id: &str) -> Actor {
-        Actor::User(snap.user_by_key(id).unwrap())
+        Actor::user(snap, snap.user_by_key(id).unwrap())
     }
 
     fn accounts_tree(root: &Path) -> Vec<(String, Vec<u8>)> {

@@ -50,7 +50,7 @@ impl V<'_> {
             Some(bp) => bp.clone(),
             None => Blueprint::fallback(&format!("users/{}", user.role)),
         };
-        let link = if *self.actor == folio_core::permissions::Actor::User(u) {
+        let link = if self.actor.is(self.snap, u) {
             "/account".to_string()
         } else {
             format!("/users/{}", user.id)

@@ -375,9 +375,9 @@ pub async fn dispatch(
         && !matches!(m.handler, H::System | H::Translations | H::Translation)
         && crate::http::cache::cacheable_query(&req.raw_query))
     .then(|| match &actor {
-        Actor::User(u) => Some(crate::http::cache::Key {
+        Actor::User(id) => Some(crate::http::cache::Key {
             version: snap.version,
-            who: snap.users[*u].id.clone(),
+            who: id.clone(),
             base: resources::base_url(app, req),
             target: format!("{}?{}", req.path, req.raw_query),
         }),
@@ -442,56 +442,6 @@ pub async fn dispatch(
         }
         Ok(r) => r,
         Err(e) => error_reply(app, &e, Some(&m.pattern)),
-    }
-}
-
-/// An actor carried by user id, so it can be found again in a newer snapshot (inside a
-/// write closure, where only the latest snapshot is at hand).
-#[derive(Debug, Clone)]
-pub enum ActorKey {
-    /// Anonymous.
-    Nobody,
-    /// The almighty local user.
-    Kirby,
-    /// An account, by id.
-    User(String),
-}
-
-impl ActorKey {
-    /// The key of an actor in a snapshot.
-    pub fn of(actor: &Actor, snap: &folio_core::Snapshot) -> Self {
-        match actor {
-            Actor::Nobody => ActorKey::Nobody,
-            Actor::Kirby => ActorKey::Kirby,
-            Actor::User(u) => ActorKey::User(snap.users[*u].id.clone()),
-        }
-    }
-
-    /// The actor in another snapshot (`Nobody` if the account is gone).
-    pub fn resolve(&self, snap: &folio_core::Snapshot) -> Actor {
-        match self {
-            ActorKey::Nobody => Actor::Nobody,
-            ActorKey::Kirby => Actor::Kirby,
-            ActorKey::User(id) => snap
-                .users
-                .iter()
-                .position(|u| u.id == *id)
-                .map(Actor::User)
-                .unwrap_or(Actor::Nobody),
-        }
-    }
-}
-
-/// The same actor in another snapshot (user indices can move when accounts change).
-pub fn remap_actor(actor: &Actor, old: &folio_core::Snapshot, new: &folio_core::Snapshot) -> Actor {
-    match actor {
-        Actor::User(u) => new
-            .users
-            .iter()
-            .position(|x| x.id == old.users[*u].id)
-            .map(Actor::User)
-            .unwrap_or(Actor::Nobody),
-        other => other.clone(),
     }
 }
 

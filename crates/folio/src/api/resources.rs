@@ -72,14 +72,14 @@ pub async fn handle(
     };
     match m.handler {
         H::Auth => {
-            let Actor::User(u) = actor else {
+            let Some(u) = actor.user_idx(snap) else {
                 return Err(Error::user_not_found(""));
             };
             let plan = match select {
                 Some(s) if !s.is_empty() => model_plan(),
                 _ => Plan::View("auth".into()),
             };
-            Ok(Reply::model(v.user(*u, &plan)))
+            Ok(Reply::model(v.user(u, &plan)))
         }
         H::Translations => collection(
             req,
@@ -396,10 +396,7 @@ fn find_user(v: &V<'_>, m: &Matched) -> Result<UserIdx, Error> {
         m.params[0].as_str()
     };
     let u = if key == "account" {
-        match v.actor {
-            Actor::User(u) => Some(*u),
-            _ => None,
-        }
+        v.actor.user_idx(v.snap)
     } else {
         v.snap.user_by_key(&decode_path_segment(key))
     };
@@ -694,7 +691,7 @@ async fn login(
     .await?;
     let has_password = snap.users[u].password_mtime.is_some();
     sess.begin_login(app, &snap.users[u].id, long, has_password)?;
-    let actor = Actor::User(u);
+    let actor = Actor::user(snap, u);
     let v = V {
         snap,
         actor: &actor,
@@ -736,7 +733,7 @@ async fn soft_user(app: &App, req: &Req, sess: &mut SessionCtx, snap: &Snapshot)
                 match validate_password(app, snap, app.client_ip(req), &email, &pw, Check::Cached)
                     .await
                 {
-                    Ok(u) => Actor::User(u),
+                    Ok(u) => Actor::user(snap, u),
                     Err(_) => Actor::Nobody,
                 }
             }
@@ -744,7 +741,7 @@ async fn soft_user(app: &App, req: &Req, sess: &mut SessionCtx, snap: &Snapshot)
         };
     }
     match sess.user(snap) {
-        Some(u) => Actor::User(u),
+        Some(u) => Actor::user(snap, u),
         None => Actor::Nobody,
     }
 }

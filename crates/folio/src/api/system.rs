@@ -4,8 +4,6 @@
 
 use serde_json::{Map, Value, json};
 
-use folio_core::permissions::Actor;
-
 use super::views::{Plan, V};
 
 /// Kirby's 34 Panel languages: (id, name, direction, locale).
@@ -109,7 +107,7 @@ pub fn translation(id: &str, plan: &Plan) -> Option<Value> {
 /// The System model: `panel` view for a logged-in user, else the `login` view.
 pub fn system(v: &V<'_>, title: &str, installable: bool) -> Value {
     let translation = translation("en", &Plan::Default).unwrap_or(Value::Null);
-    let Actor::User(u) = v.actor else {
+    let Some(u) = v.actor.user_idx(v.snap) else {
         return json!({
             "authStatus": {"challenge": null, "email": null, "mode": null, "status": "inactive"},
             "isInstallable": installable,
@@ -158,7 +156,7 @@ pub fn system(v: &V<'_>, title: &str, installable: bool) -> Value {
         "slugs": [],
         "title": title,
         "translation": translation,
-        "user": v.user(*u, &Plan::View("auth".into())),
+        "user": v.user(u, &Plan::View("auth".into())),
         "version": if system_access { json!("5.5.2") } else { Value::Null },
     })
 }

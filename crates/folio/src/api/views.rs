@@ -408,7 +408,7 @@ impl V<'_> {
             FileParent::Site => "site".into(),
             FileParent::Page(p) => format!("pages/{}", self.snap.pages[p].id.replace('/', "+")),
             FileParent::User(u) => {
-                if *self.actor == Actor::User(u) {
+                if self.actor.is(self.snap, u) {
                     "account".into()
                 } else {
                     format!("users/{}", self.snap.users[u].id)
@@ -764,7 +764,10 @@ impl V<'_> {
     /// A role is accessible when the actor could access a user with that role.
     pub fn role_accessible(&self, role: &str) -> bool {
         let own = match self.actor {
-            Actor::User(me) => self.snap.users[*me].role == role,
+            Actor::User(_) => self
+                .actor
+                .user_idx(self.snap)
+                .is_some_and(|me| self.snap.users[me].role == role),
             Actor::Kirby => true,
             Actor::Nobody => false,
         };
@@ -975,7 +978,7 @@ impl V<'_> {
     /// A user as a Panel picker item (users fields).
     pub fn user_picker(&self, u: UserIdx) -> Value {
         let user = &self.snap.users[u];
-        let link = if *self.actor == Actor::User(u) {
+        let link = if self.actor.is(self.snap, u) {
             "/account".to_string()
         } else {
             format!("/users/{}", user.id)

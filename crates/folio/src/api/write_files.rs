@@ -17,7 +17,7 @@ use folio_core::{Error, Snapshot};
 
 use super::resources::{base_url, find_page};
 use super::views::{Plan, V};
-use super::{ActorKey, H, Matched, collection, remap_actor};
+use super::{H, Matched, collection};
 use crate::http::App;
 use crate::http::request::{Req, decode_path_segment, get_ci, whole_number};
 use crate::http::response::{Reply, UNEXPECTED};
@@ -37,7 +37,7 @@ pub async fn handle(
         actor,
         base: &base,
     };
-    let who = ActorKey::of(actor, snap);
+    let who = actor.clone();
     match m.handler {
         H::FileUpload => {
             let parent = resolve_parent(&v, m)?;
@@ -59,7 +59,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.resolve(s),
+                        actor: &who,
                     };
                     let parent = key.resolve(s)?;
                     let upload = Upload {
@@ -72,7 +72,7 @@ pub async fn handle(
             let reply = match result {
                 Ok(((), new)) => {
                     let parent = ParentKey::of(snap, parent).resolve(&new)?;
-                    let actor = remap_actor(actor, snap, &new);
+                    let actor = actor.clone();
                     let data = render(&new, &actor, &base, parent, &filename, None, req);
                     upload_envelope(vec![(filename, Ok(data))], app.debug)
                 }
@@ -93,7 +93,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.resolve(s),
+                        actor: &who,
                     };
                     file::update(&ctx, key.resolve(s)?, &name, &input)
                 })
@@ -115,7 +115,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.resolve(s),
+                        actor: &who,
                     };
                     file::change_name(&ctx, key.resolve(s)?, &old, &name)
                 })
@@ -168,7 +168,7 @@ pub async fn handle(
             app.write(move |s| {
                 let ctx = Ctx {
                     snap: s,
-                    actor: &who.resolve(s),
+                    actor: &who,
                 };
                 file::sort(&ctx, key.resolve(s)?, &ids, index)
             })
@@ -190,7 +190,7 @@ pub async fn handle(
             app.write(move |s| {
                 let ctx = Ctx {
                     snap: s,
-                    actor: &who.resolve(s),
+                    actor: &who,
                 };
                 file::delete(&ctx, key.resolve(s)?, &filename)
             })
@@ -212,7 +212,7 @@ pub async fn handle(
                 .write(move |s| {
                     let ctx = Ctx {
                         snap: s,
-                        actor: &who.resolve(s),
+                        actor: &who,
                     };
                     let FileParent::User(u) = key.resolve(s)? else {
                         return Err(Error::internal("an avatar belongs to a user"));
@@ -227,7 +227,7 @@ pub async fn handle(
             let reply = match result {
                 Ok((filename, new)) => {
                     let parent = ParentKey::of(snap, FileParent::User(u)).resolve(&new)?;
-                    let actor = remap_actor(actor, snap, &new);
+                    let actor = actor.clone();
                     let data = render(&new, &actor, &base, parent, &filename, None, req);
                     upload_envelope(vec![(label, Ok(data))], app.debug)
                 }
@@ -241,7 +241,7 @@ pub async fn handle(
             app.write(move |s| {
                 let ctx = Ctx {
                     snap: s,
-                    actor: &who.resolve(s),
+                    actor: &who,
                 };
                 let FileParent::User(u) = key.resolve(s)? else {
                     return Err(Error::internal("an avatar belongs to a user"));
@@ -262,7 +262,7 @@ async fn upload(
     req: &Req,
     snap: &Snapshot,
     actor: &Actor,
-    who: &ActorKey,
+    who: &Actor,
     parent: FileParent,
     base: &str,
 ) -> Result<Reply, Error> {
@@ -284,7 +284,7 @@ async fn upload(
         .write(move |s| {
             let ctx = Ctx {
                 snap: s,
-                actor: &who.resolve(s),
+                actor: &who,
             };
             let parent = key.resolve(s)?;
             let results: Vec<Result<Created, Error>> = uploads
@@ -304,7 +304,7 @@ async fn upload(
         })
         .await?;
     let new_parent = ParentKey::of(snap, parent).resolve(&new)?;
-    let new_actor = remap_actor(actor, snap, &new);
+    let new_actor = actor.clone();
     // Kirby's view of the parent's files while it uploads: a page (or user) has read its
     // files before the upload, so new files are appended; the site reads them after the
     // first file is written, in the usual order.
@@ -424,10 +424,7 @@ fn find_user(v: &V<'_>, m: &Matched) -> Result<UserIdx, Error> {
         m.params.first().map(String::as_str).unwrap_or("")
     };
     let u = if key == "account" {
-        match v.actor {
-            Actor::User(u) => Some(*u),
-            _ => None,
-        }
+        v.actor.user_idx(v.snap)
     } else {
         v.snap.user_by_key(&decode_path_segment(key))
     };
@@ -537,7 +534,7 @@ fn model_reply(
     req: &Req,
 ) -> Result<Reply, Error> {
     let parent = ParentKey::of(old, parent).resolve(new)?;
-    let actor = remap_actor(actor, old, new);
+    let actor = actor.clone();
     if new.file(parent, filename).is_none() {
         return Err(Error::file_not_found(filename));
     }

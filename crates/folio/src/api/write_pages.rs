@@ -11,7 +11,7 @@ use folio_core::{Error, Snapshot};
 
 use super::resources::{base_url, find_page};
 use super::views::{Plan, V};
-use super::{ActorKey, H, Matched, remap_actor};
+use super::{H, Matched};
 use crate::http::request::{Req, get_ci, whole_number};
 use crate::http::response::Reply;
 use crate::http::{App, Effect};
@@ -53,7 +53,7 @@ pub async fn handle(
         None
     };
     let old_id = target.map(|p| snap.pages[p].id.clone());
-    let who = ActorKey::of(actor, snap);
+    let who = actor.clone();
     let handler = m.handler;
     let op = m.params.last().cloned().unwrap_or_default();
     let if_match = req.header("if-match").map(str::to_string);
@@ -64,7 +64,7 @@ pub async fn handle(
                 Some(id) => Some(s.page_by_id(id).ok_or_else(|| Error::page_not_found(id))?),
                 None => None,
             };
-            let actor = who.resolve(s);
+            let actor = who.clone();
             // Optimistic concurrency (beyond Kirby): a stale `If-Match` changes nothing.
             if let Some(expect) = &if_match {
                 let current = match p {
@@ -152,7 +152,7 @@ pub async fn handle(
             result.map(|id| (id, effect))
         })
         .await?;
-    let actor = remap_actor(actor, snap, &new_snap);
+    let actor = actor.clone();
     let v = V {
         snap: &new_snap,
         actor: &actor,

@@ -15,7 +15,7 @@ use folio_core::{Error, Snapshot};
 
 use super::resources::base_url;
 use super::views::{Plan, V};
-use super::{ActorKey, H, Matched, remap_actor};
+use super::{H, Matched};
 use crate::http::App;
 use crate::http::auth::SessionCtx;
 use crate::http::request::{Req, decode_path_segment, get_ci};
@@ -46,13 +46,13 @@ pub async fn handle(
     m: &Matched,
 ) -> Result<Reply, Error> {
     let body = req.body();
-    let who = ActorKey::of(actor, snap);
+    let who = actor.clone();
     let root = app.root.clone();
     if m.handler == H::UserCreate {
         let input = new_user(&body);
         let (id, new) = app
             .write(move |s| {
-                let actor = who.resolve(s);
+                let actor = who.clone();
                 user::create(
                     &Ctx {
                         snap: s,
@@ -63,7 +63,7 @@ pub async fn handle(
                 )
             })
             .await?;
-        return render(app, req, snap, actor, &new, &id);
+        return render(app, req, actor, &new, &id);
     }
 
     let key = if m.root == "account" {
@@ -73,7 +73,7 @@ pub async fn handle(
     };
     let u = find_target(snap, actor, &key)?;
     let target_id = snap.users[u].id.clone();
-    let own = matches!(actor, Actor::User(a) if *a == u);
+    let own = actor.is(snap, u);
     let op = match m.handler {
         H::UserUpdate => Op::Update(body.as_object().cloned().unwrap_or_default()),
         H::UserEmail => Op::Email(string_arg(&body, "email")?),
@@ -100,7 +100,7 @@ pub async fn handle(
     let is_delete = matches!(op, Op::Delete);
     let (_, new) = app
         .write(move |s| {
-            let actor = who.resolve(s);
+            let actor = who.clone();
             // The account may have changed since the request's snapshot: look again.
             let u = s
                 .users
@@ -132,7 +132,7 @@ pub async fn handle(
     if is_password && own {
         relogin(app, sess, &target_id)?;
     }
-    render(app, req, snap, actor, &new, &target_id)
+    render(app, req, actor, &new, &target_id)
 }
 
 /// Logs the acting user in again after changing their own password (Kirby's
@@ -150,10 +150,7 @@ fn relogin(app: &App, sess: &mut SessionCtx, user_id: &str) -> Result<(), Error>
 /// The user of `users/<key>` or `account`; missing or inaccessible users are 404.
 fn find_target(snap: &Snapshot, actor: &Actor, key: &str) -> Result<UserIdx, Error> {
     let u = if key == "account" {
-        match actor {
-            Actor::User(u) => Some(*u),
-            _ => None,
-        }
+        actor.user_idx(snap)
     } else {
         snap.user_by_key(&decode_path_segment(key))
     };
@@ -163,15 +160,8 @@ fn find_target(snap: &Snapshot, actor: &Actor, key: &str) -> Result<UserIdx, Err
 
 /// A created or changed user in its default view (or `?select` / `?view`), rendered from
 /// the snapshot the write published.
-fn render(
-    app: &App,
-    req: &Req,
-    old: &Snapshot,
-    actor: &Actor,
-    new: &Snapshot,
-    id: &str,
-) -> Result<Reply, Error> {
-    let actor = remap_actor(actor, old, new);
+fn render(app: &App, req: &Req, actor: &Actor, new: &Snapshot, id: &str) -> Result<Reply, Error> {
+    let actor = actor.clone();
     let u =
         new.users.iter().position(|x| x.id == id).ok_or_else(|| {
             Error::internal(format!("the account {id} was not found after writing"))

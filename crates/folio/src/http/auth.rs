@@ -657,7 +657,7 @@ pub async fn gate(
             None => return Err(unauthenticated()),
         }
     };
-    let actor = Actor::User(user);
+    let actor = Actor::user(snap, user);
     if !snap.role_of(&actor).permissions.get("access", "panel") {
         return Err(Error::Auth {
             key: "error.access.panel",

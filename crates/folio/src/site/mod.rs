@@ -182,7 +182,7 @@ fn page_for_path(snap: &Snapshot, raw: &str) -> Option<PageIdx> {
 /// Whether a logged-in user may see a draft: Panel access, and `access` + `preview` on it.
 fn may_preview(snap: &Snapshot, user: Option<usize>, p: PageIdx) -> bool {
     let Some(u) = user else { return false };
-    let actor = Actor::User(u);
+    let actor = Actor::user(snap, u);
     snap.role_of(&actor).permissions.get("access", "panel")
         && can(snap, &actor, Target::Page(p), "access")
         && can(snap, &actor, Target::Page(p), "preview")
