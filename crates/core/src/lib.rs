@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod actions;
 pub mod blueprint;
+pub mod collections;
 pub mod error;
 pub mod format;
 pub mod kirbytext;

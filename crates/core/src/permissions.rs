@@ -244,6 +244,14 @@ pub enum Target<'a> {
     File(FileParent, &'a str),
     /// A user account.
     User(UserIdx),
+    /// A page about to be created with this template (its blueprint's options apply).
+    NewPage(&'a str),
+    /// A file about to be created in this parent with this template.
+    NewFile(FileParent, Option<&'a str>),
+    /// A role-level ability with no model: `can(…, Target::Area("access"), "panel")` reads
+    /// the role's `access.panel`, `Target::Area("languages")` + `"create"` its
+    /// `languages.create`.
+    Area(&'a str),
 }
 
 /// Decides whether `actor` may perform `action` on `target`, in Kirby's order:
@@ -256,6 +264,9 @@ pub fn can(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> 
     let role = snap.role_of(actor);
     if role.name == "nobody" {
         return false;
+    }
+    if let Target::Area(category) = target {
+        return matches!(actor, Actor::Kirby) || role.permissions.get(category, action);
     }
     if !builtin_rule(snap, actor, target, action) {
         return false;
@@ -300,6 +311,15 @@ pub fn can(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> 
                 .and_then(|bp| bp.option(action).cloned());
             (cat, opt)
         }
+        Target::NewPage(template) => (
+            "pages",
+            snap.blueprints.page(template).option(action).cloned(),
+        ),
+        Target::NewFile(_, template) => (
+            "files",
+            snap.blueprints.file(template).option(action).cloned(),
+        ),
+        Target::Area(_) => unreachable!("answered above"),
     };
     if let Some(opt) = option
         && let Some(verdict) = opt.for_role(&role.name)
@@ -312,7 +332,7 @@ pub fn can(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> 
 /// Kirby's hard-coded model rules; `false` means "never", `true` means "ask further".
 fn builtin_rule(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> bool {
     match target {
-        Target::Site => true,
+        Target::Site | Target::NewPage(_) | Target::NewFile(..) | Target::Area(_) => true,
         Target::Page(p) => {
             let page = &snap.pages[p];
             let special = snap.is_home(p) || snap.is_error(p);
@@ -353,9 +373,10 @@ fn builtin_rule(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str
 pub fn options(snap: &Snapshot, actor: &Actor, target: Target<'_>) -> Map<String, Value> {
     let keys = match target {
         Target::Site => SITE_ACTIONS,
-        Target::Page(_) => PAGE_ACTIONS,
-        Target::File(..) => FILE_ACTIONS,
+        Target::Page(_) | Target::NewPage(_) => PAGE_ACTIONS,
+        Target::File(..) | Target::NewFile(..) => FILE_ACTIONS,
         Target::User(_) => USER_ACTIONS,
+        Target::Area(_) => &[],
     };
     keys.iter()
         .map(|a| (a.to_string(), Value::Bool(can(snap, actor, target, a))))

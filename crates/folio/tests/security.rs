@@ -920,8 +920,8 @@ fn user_cli_manages_accounts_in_kirby_format() {
     assert_eq!(hash.len(), 60, "one bcrypt hash, no newline: {hash:?}");
     assert_eq!(
         std::fs::read(dir.join("user.txt")).expect("user.txt"),
-        b"",
-        "empty user.txt"
+        b"Bio: ",
+        "the editor blueprint's fields, as the API's create writes them (the CLI runs the same action)"
     );
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .expect("account folder")

@@ -1115,31 +1115,7 @@ fn can_create(ctx: &Ctx<'_>, parent: FileParent, filename: &str, template: Optio
     if simple {
         return can(snap, ctx.actor, Target::File(parent, filename), "create");
     }
-    let mut probe = snap.clone();
-    let mut content = Content::new();
-    if let Some(t) = template {
-        content.insert("template".into(), t.to_string());
-    }
-    let placeholder = File {
-        filename: filename.to_string(),
-        parent,
-        id: filename.to_string(),
-        path: parent_dir(snap, parent).join(filename),
-        content,
-        size: 0,
-        mtime: 0,
-        modified: 0,
-        mime: String::new(),
-        dimensions: None,
-    };
-    let files = match parent {
-        FileParent::Site => &mut probe.site.files,
-        FileParent::Page(p) => &mut std::sync::Arc::make_mut(&mut probe.pages[p]).files,
-        FileParent::User(u) => &mut probe.users[u].files,
-    };
-    files.retain(|f| f.filename != filename);
-    files.push(placeholder);
-    can(&probe, ctx.actor, Target::File(parent, filename), "create")
+    can(snap, ctx.actor, Target::NewFile(parent, template), "create")
 }
 
 fn require_user_update(ctx: &Ctx<'_>, u: UserIdx) -> Result<()> {

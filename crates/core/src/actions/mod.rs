@@ -28,6 +28,111 @@ pub struct Ctx<'a> {
     pub actor: &'a Actor,
 }
 
+/// What a write changed on disk, so the next snapshot can be built with as little work as
+/// possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing (a no-op, or an answer computed without writing).
+    Nothing,
+    /// Only the content file of this page (by id).
+    PageContent(String),
+    /// Only `site.txt`.
+    SiteContent,
+    /// Anything else (files, folders, accounts): re-read the site.
+    Structure,
+}
+
+/// A model named independently of any snapshot (by id), so a write can find it again in the
+/// latest snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRef {
+    /// The site.
+    Site,
+    /// A page, by id.
+    Page(String),
+    /// A file, by its parent and filename.
+    File(Box<ModelRef>, String),
+    /// A user, by id.
+    User(String),
+}
+
+impl ModelRef {
+    /// The reference of a file parent in `snap`.
+    pub fn of_parent(snap: &Snapshot, parent: crate::model::FileParent) -> ModelRef {
+        use crate::model::FileParent;
+        match parent {
+            FileParent::Site => ModelRef::Site,
+            FileParent::Page(p) => ModelRef::Page(snap.pages[p].id.clone()),
+            FileParent::User(u) => ModelRef::User(snap.users[u].id.clone()),
+        }
+    }
+
+    /// The file parent this names in `snap` (404 when it is gone).
+    pub fn parent(&self, snap: &Snapshot) -> Result<crate::model::FileParent> {
+        use crate::model::FileParent;
+        match self {
+            ModelRef::Site => Ok(FileParent::Site),
+            ModelRef::Page(id) => snap
+                .page_by_id(id)
+                .map(FileParent::Page)
+                .ok_or_else(|| Error::page_not_found(id)),
+            ModelRef::User(id) => snap
+                .user_by_id(id)
+                .map(FileParent::User)
+                .ok_or_else(|| Error::user_not_found(id)),
+            ModelRef::File(_, name) => Err(Error::file_not_found(name)),
+        }
+    }
+
+    /// The stored content of the model in `snap` (for `If-Match`); `None` when it is gone.
+    pub fn content<'s>(&self, snap: &'s Snapshot) -> Option<&'s Content> {
+        match self {
+            ModelRef::Site => Some(&snap.site.content),
+            ModelRef::Page(id) => snap.page_by_id(id).map(|p| &snap.pages[p].content),
+            ModelRef::User(id) => snap.user_by_id(id).map(|u| &snap.users[u].content),
+            ModelRef::File(parent, name) => {
+                let parent = parent.parent(snap).ok()?;
+                snap.file(parent, name).map(|f| &f.content)
+            }
+        }
+    }
+}
+
+/// A condition a write needs to hold in the latest snapshot before it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// None.
+    None,
+    /// `If-Match`: the model's content still has this ETag (`*` matches any existing model).
+    IfMatch(ModelRef, String),
+}
+
+impl Precondition {
+    /// Checks the precondition (412 `error.precondition` when it fails, nothing written).
+    pub fn check(&self, snap: &Snapshot) -> Result<()> {
+        let Precondition::IfMatch(model, wanted) = self else {
+            return Ok(());
+        };
+        let Some(content) = model.content(snap) else {
+            return Ok(()); // the action answers 404 itself
+        };
+        let current = crate::model::content_etag(content);
+        let matches = wanted
+            .split(',')
+            .map(str::trim)
+            .any(|w| w == "*" || w == current || w.trim_start_matches("W/") == current);
+        if matches {
+            Ok(())
+        } else {
+            Err(Error::Precondition {
+                key: "error.precondition",
+                message: "The content was changed since you loaded it (If-Match does not match)"
+                    .into(),
+            })
+        }
+    }
+}
+
 /// Writes a content file from fields (Kirby's writer; atomic).
 pub fn write_content(path: &Path, fields: &Content) -> Result<()> {
     let text = txt::encode(fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))));

@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 use super::{
-    Ctx, ensure_unchanged, io_error, merge, new_uuid, raw_stored, refuse_privileged, validate,
-    write_content, write_content_over,
+    Change, Ctx, ensure_unchanged, io_error, merge, new_uuid, raw_stored, refuse_privileged,
+    validate, write_content, write_content_over,
 };
 use crate::format::txt;
 use crate::model::{Content, PageIdx, Status};
@@ -87,18 +87,7 @@ fn check_free(
 
 /// Whether the actor may create a page with this template (the new page's own options).
 fn can_create(snap: &Snapshot, actor: &Actor, template: &str) -> bool {
-    let role = snap.role_of(actor);
-    if role.name == "nobody" {
-        return false;
-    }
-    if *actor == Actor::Kirby {
-        return true;
-    }
-    let bp = snap.blueprints.page(template);
-    if let Some(v) = bp.option("create").and_then(|o| o.for_role(&role.name)) {
-        return v;
-    }
-    role.permissions.get("pages", "create")
+    can(snap, actor, Target::NewPage(template), "create")
 }
 
 fn body_str<'a>(input: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
@@ -201,15 +190,7 @@ pub fn create(
     if !draft {
         // Creating a published page needs the status permission and a valid form
         // (GHSA-w942-j9r6-hr6r: `isDraft: false` must not bypass changeStatus).
-        let role = snap.role_of(ctx.actor);
-        let may = match bp
-            .option("changeStatus")
-            .and_then(|o| o.for_role(&role.name))
-        {
-            Some(v) => v,
-            None => role.permissions.get("pages", "changeStatus"),
-        };
-        if !may || role.name == "nobody" {
+        if !can(snap, ctx.actor, Target::NewPage(&template), "changeStatus") {
             return Err(forbidden(
                 "error.page.changeStatus.permission",
                 "The status for this page cannot be changed".into(),
@@ -231,9 +212,9 @@ pub fn create(
     })
 }
 
-/// Updates a page's fields (PATCH): merge, validate (not for drafts), write. Returns true when
-/// the page's folder was renamed too (date-numbered pages renumber after every update).
-pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<bool> {
+/// Updates a page's fields (PATCH): merge, validate (not for drafts), write. Date-numbered
+/// listed pages renumber after every update, which renames the folder ([`Change::Structure`]).
+pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<Change> {
     let snap = ctx.snap;
     let page = &snap.pages[p];
     if !can(snap, ctx.actor, Target::Page(p), "update") {
@@ -254,10 +235,10 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<b
         if Some(num) != page.num {
             let to = parent_dir(snap, page.parent).join(format!("{num}_{}", page.slug));
             rename(&page.dir, &to)?;
-            return Ok(true);
+            return Ok(Change::Structure);
         }
     }
-    Ok(false)
+    Ok(Change::PageContent(page.id.clone()))
 }
 
 /// The number a page gets when listed under a non-default `num` mode.

@@ -4,7 +4,100 @@
 
 use serde_json::{Map, Value, json};
 
+use axum::Router;
+use axum::routing::get;
+
+use folio_core::Error;
+use folio_core::permissions::{Actor, Target, can};
+use folio_wire::credentials::{is_basic, parse_basic};
+
+use super::ApiState;
+use super::extract::{Call, Open};
+use super::lookup::collection;
+use super::reply::{ApiResult, Reply};
 use super::views::{Plan, V};
+use crate::auth::password::{Check, validate_password};
+
+/// The routes of this resource (open: no gate).
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/system", get(get_system))
+        .route("/translations", get(get_translations))
+        .route("/translations/{code}", get(get_translation))
+}
+
+/// `GET system`: the `panel` view for a logged-in user, else the `login` view. Installable
+/// from loopback or with `panel.install`.
+async fn get_system(Open(call): Open) -> ApiResult {
+    let who = soft_user(&call).await;
+    let v = V {
+        snap: &call.snap,
+        actor: &who,
+        base: &call.base,
+    };
+    let local = call.caller.peer.ip().is_loopback();
+    let installable = local || call.state.app.settings.panel_install;
+    Ok(Reply::model(system(
+        &v,
+        call.snap.site.title(),
+        installable,
+    )))
+}
+
+/// `GET translations`.
+async fn get_translations(Open(call): Open) -> ApiResult {
+    let plan = call.collection_plan("compact");
+    collection(
+        &call,
+        TRANSLATIONS
+            .iter()
+            .filter_map(|t| translation(t.0, &plan))
+            .collect(),
+    )
+    .map_err(|e| call.err(e))
+}
+
+/// `GET translations/<code>`.
+async fn get_translation(Open(call): Open) -> ApiResult {
+    translation(call.param(0), &call.model_plan())
+        .map(Reply::model)
+        .ok_or_else(|| call.err(Error::NullResult))
+}
+
+/// The user of a route without the gate (`GET system`): Basic if valid, else the session's
+/// user; never an error.
+async fn soft_user(call: &Call) -> Actor {
+    let auth = &call.state.auth;
+    let settings = &call.state.app.settings;
+    if settings.basic_auth
+        && (call.caller.https || settings.allow_insecure)
+        && let Some(h) = call.req.header("authorization").filter(|h| is_basic(h))
+    {
+        return match parse_basic(h) {
+            Some((email, pw)) => {
+                match validate_password(
+                    auth,
+                    &call.snap,
+                    call.caller.ip,
+                    &email,
+                    &pw,
+                    Check::Cached,
+                )
+                .await
+                {
+                    Ok(u) => Actor::user(&call.snap, u),
+                    Err(_) => Actor::Nobody,
+                }
+            }
+            None => Actor::Nobody,
+        };
+    }
+    let user = call.session.lock().user(&call.snap);
+    match user {
+        Some(u) => Actor::user(&call.snap, u),
+        None => Actor::Nobody,
+    }
+}
 
 /// Kirby's 34 Panel languages: (id, name, direction, locale).
 pub const TRANSLATIONS: &[(&str, &str, &str, &str)] = &[
@@ -118,7 +211,7 @@ pub fn system(v: &V<'_>, title: &str, installable: bool) -> Value {
             "translation": translation,
         });
     };
-    let system_access = v.snap.role_of(v.actor).permissions.get("access", "system");
+    let system_access = can(v.snap, v.actor, Target::Area("access"), "system");
     let license = if system_access {
         json!({"code": null, "status": "missing", "type": "Unregistered"})
     } else {

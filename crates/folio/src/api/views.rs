@@ -10,6 +10,7 @@ use folio_core::model::{File, FileParent, PageIdx, Status, UserIdx};
 use folio_core::permissions::{self, Actor, Target, can};
 
 use super::content;
+use crate::app::urls::Urls;
 use crate::time::iso8601;
 
 /// Everything a view needs: the snapshot, who is looking, and the site's base URL.
@@ -373,33 +374,25 @@ impl V<'_> {
         )
     }
 
+    fn urls(&self) -> Urls<'_> {
+        Urls {
+            snap: self.snap,
+            base: self.base,
+        }
+    }
+
     /// The site's absolute page URL.
     pub fn page_url(&self, p: PageIdx) -> String {
-        if self.snap.is_home(p) {
-            self.base.to_string()
-        } else {
-            format!("{}/{}", self.base, self.snap.pages[p].id)
-        }
+        self.urls().page(p)
     }
 
     /// The media URL of a file.
     pub fn file_url(&self, f: &File) -> String {
-        format!("{}/{}", self.media_dir(f), f.filename)
+        self.urls().file(f)
     }
 
     fn media_dir(&self, f: &File) -> String {
-        let token = media::media_token(&f.id, &self.snap.media_salt(&f.id));
-        match f.parent {
-            FileParent::Site => format!("{}/media/site/{}-{}", self.base, token, f.mtime),
-            FileParent::Page(p) => format!(
-                "{}/media/pages/{}/{}-{}",
-                self.base, self.snap.pages[p].id, token, f.mtime
-            ),
-            FileParent::User(u) => format!(
-                "{}/media/users/{}/{}-{}",
-                self.base, self.snap.users[u].id, token, f.mtime
-            ),
-        }
+        self.urls().media_dir(f)
     }
 
     /// The Panel path of a file's parent (`pages/blog+x`, `site`, `users/<id>`, `account`).
@@ -771,11 +764,10 @@ impl V<'_> {
             Actor::Kirby => true,
             Actor::Nobody => false,
         };
-        let my_role = self.snap.role_of(self.actor);
-        if own && my_role.permissions.get("user", "access") {
+        if own && can(self.snap, self.actor, Target::Area("user"), "access") {
             return true;
         }
-        my_role.name != "nobody" && my_role.permissions.get("users", "access")
+        can(self.snap, self.actor, Target::Area("users"), "access")
     }
 
     /// Roles the actor may give to a user (every role for admins).

@@ -5,7 +5,6 @@
 //! repeated failures at a bounded rate, and shuts down gracefully within a deadline.
 
 use axum::Router;
-use axum::extract::ConnectInfo;
 use axum::http::HeaderValue;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
@@ -13,16 +12,16 @@ use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
-use super::Tls;
-use super::client::Net;
+use super::Served;
+use crate::app::log::RateLimitedLog;
+use crate::app::settings::{Net, Settings};
 
 /// Connection-level limits (`folio.*` options; see docs/SECURITY.md).
 #[derive(Debug, Clone)]
@@ -49,6 +48,35 @@ pub struct Limits {
     pub hsts: Option<HeaderValue>,
     /// Proxies exempt from the per-IP cap (`folio.trustedProxies`).
     pub trusted_proxies: Vec<Net>,
+}
+
+impl Limits {
+    /// The limits of the settings, with the connection cap lowered below the open-files
+    /// limit (raised to its hard limit first).
+    pub fn from_settings(settings: &Settings) -> Limits {
+        let s = &settings.server;
+        let fd_limit = raise_fd_limit();
+        let max_connections = effective_max_connections(s.max_connections, fd_limit);
+        if max_connections < s.max_connections {
+            tracing::info!(
+                "folio.maxConnections lowered to {max_connections} (open-files limit {})",
+                fd_limit.unwrap_or(0)
+            );
+        }
+        Limits {
+            max_connections,
+            max_connections_per_ip: s.max_connections_per_ip,
+            header_timeout: s.header_timeout,
+            keep_alive_timeout: s.keep_alive_timeout,
+            send_timeout: s.send_timeout,
+            shutdown_timeout: s.shutdown_timeout,
+            hsts: s
+                .hsts
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok()),
+            trusted_proxies: settings.trusted_proxies.clone(),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -91,45 +119,6 @@ pub fn effective_max_connections(configured: usize, fd_limit: Option<u64>) -> us
         .map(|l| l.saturating_sub(FD_RESERVE).max(16) as usize)
         .unwrap_or(usize::MAX);
     configured.clamp(1, by_fds.max(1))
-}
-
-/// A log line that is written at most once per interval; the lines left out in between are
-/// counted and reported with the next one.
-pub struct RateLimitedLog {
-    interval_ms: u64,
-    last_ms: AtomicU64,
-    suppressed: AtomicU64,
-    epoch: Instant,
-}
-
-impl RateLimitedLog {
-    /// At most one line per `interval`.
-    pub fn new(interval: Duration) -> Self {
-        RateLimitedLog {
-            interval_ms: interval.as_millis() as u64,
-            last_ms: AtomicU64::new(u64::MAX),
-            suppressed: AtomicU64::new(0),
-            epoch: Instant::now(),
-        }
-    }
-
-    /// Calls `emit` with the number of lines suppressed since the last one, or counts this
-    /// one as suppressed.
-    pub fn log(&self, emit: impl FnOnce(u64)) {
-        let now = self.epoch.elapsed().as_millis() as u64;
-        let last = self.last_ms.load(Ordering::Relaxed);
-        let due = last == u64::MAX || now.saturating_sub(last) >= self.interval_ms;
-        if due
-            && self
-                .last_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            emit(self.suppressed.swap(0, Ordering::Relaxed));
-        } else {
-            self.suppressed.fetch_add(1, Ordering::Relaxed);
-        }
-    }
 }
 
 /// The answer to a connection over the cap (plain HTTP only; a TLS client is just closed).
@@ -213,12 +202,14 @@ fn is_connection_error(e: &io::Error) -> bool {
 /// Serves `router` on `listener` (over TLS when an acceptor is given) until `shutdown`
 /// resolves, then lets in-flight connections finish for at most `limits.shutdown_timeout`.
 pub async fn serve(
-    router: Router,
+    served: Served,
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    let router = super::router(&served);
+    let served = Arc::new(served);
     let limits = Arc::new(limits);
     let max = limits.max_connections;
     let permits = Arc::new(Semaphore::new(max));
@@ -285,6 +276,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let served = served.clone();
         let limits = limits.clone();
         let tls = tls.clone();
         let stop = stop_rx.clone();
@@ -293,13 +285,13 @@ pub async fn serve(
             let _slot = slot;
             let io = TimedIo::new(stream, limits.keep_alive_timeout, limits.send_timeout);
             match tls {
-                None => connection(io, peer, false, router, &limits, stop).await,
+                None => connection(io, peer, false, router, served, &limits, stop).await,
                 Some(acceptor) => {
                     let handshake = acceptor.accept(io);
                     if let Ok(Ok(tls_stream)) =
                         tokio::time::timeout(limits.header_timeout, handshake).await
                     {
-                        connection(tls_stream, peer, true, router, &limits, stop).await;
+                        connection(tls_stream, peer, true, router, served, &limits, stop).await;
                     }
                 }
             }
@@ -334,6 +326,7 @@ async fn connection<I>(
     peer: SocketAddr,
     tls: bool,
     router: Router,
+    served: Arc<Served>,
     limits: &Limits,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) where
@@ -341,10 +334,7 @@ async fn connection<I>(
 {
     let hsts = if tls { limits.hsts.clone() } else { None };
     let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
-        if tls {
-            req.extensions_mut().insert(Tls);
-        }
+        super::prepare(&mut req, &served, peer, tls);
         let router = router.clone();
         let hsts = hsts.clone();
         async move {
@@ -548,23 +538,6 @@ mod tests {
     }
 
     #[test]
-    fn rate_limited_log_counts_what_it_leaves_out() {
-        let log = RateLimitedLog::new(Duration::from_secs(3600));
-        let mut lines = Vec::new();
-        for _ in 0..1000 {
-            log.log(|skipped| lines.push(skipped));
-        }
-        assert_eq!(lines, vec![0], "one line per interval");
-        assert_eq!(log.suppressed.load(Ordering::Relaxed), 999);
-        let fast = RateLimitedLog::new(Duration::ZERO);
-        let mut n = 0;
-        for _ in 0..5 {
-            fast.log(|_| n += 1);
-        }
-        assert_eq!(n, 5);
-    }
-
-    #[test]
     fn accept_failures_back_off_to_a_second() {
         let mut b = Backoff::default();
         let waits: Vec<u128> = (0..10).map(|_| b.failed().as_millis()).collect();
@@ -607,7 +580,7 @@ mod tests {
         let busy = tokio::time::timeout(Duration::from_millis(300), io.read(&mut buf)).await;
         assert!(busy.is_err(), "still waiting, not failed");
         io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         let err = io.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(start.elapsed() >= Duration::from_millis(90));

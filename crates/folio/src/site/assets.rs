@@ -12,8 +12,8 @@ use percent_encoding::percent_decode_str;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use crate::http::App;
-use crate::http::request::Req;
+use super::SiteReq as Req;
+use crate::app::App;
 
 /// The one 404 every refused or missing asset gets.
 fn not_found() -> Response {
@@ -154,10 +154,10 @@ pub async fn serve(app: &App, req: &Req) -> Option<Response> {
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::ETAG, crate::http::hv(&etag));
+    h.insert(header::ETAG, super::hv(&etag));
     h.insert(
         header::LAST_MODIFIED,
-        crate::http::hv(&crate::time::http_date(mtime.as_secs() as i64)),
+        super::hv(&crate::time::http_date(mtime.as_secs() as i64)),
     );
     h.insert(
         header::CACHE_CONTROL,

@@ -8,26 +8,29 @@
 pub mod assets;
 mod date;
 mod filters;
+pub mod media;
 mod objects;
 
 use arc_swap::ArcSwap;
-use axum::http::StatusCode;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use folio_core::Snapshot;
+use folio_core::kirbytext::MdOptions;
 use folio_core::model::PageIdx;
 use folio_core::permissions::{Actor, Target, can};
+use folio_wire::query::decode_path_segment;
 
-use crate::config::Config;
-use crate::http::auth::SessionCtx;
-use crate::http::request::{Req, decode_path_segment};
-use crate::http::response::Reply;
-use crate::http::{App, AppState};
-use folio_core::kirbytext::MdOptions;
+use crate::app::{App, Config};
+use crate::auth::{Auth, Caller, SessionHandle};
 use objects::{Cx, KirbyObj, PageObj, PagesObj, SiteObj};
 
 const HTML: &str = "text/html; charset=UTF-8";
@@ -183,7 +186,7 @@ fn page_for_path(snap: &Snapshot, raw: &str) -> Option<PageIdx> {
 fn may_preview(snap: &Snapshot, user: Option<usize>, p: PageIdx) -> bool {
     let Some(u) = user else { return false };
     let actor = Actor::user(snap, u);
-    snap.role_of(&actor).permissions.get("access", "panel")
+    can(snap, &actor, Target::Area("access"), "panel")
         && can(snap, &actor, Target::Page(p), "access")
         && can(snap, &actor, Target::Page(p), "preview")
 }
@@ -200,11 +203,11 @@ fn template_for(compiled: &Compiled, snap: &Snapshot, p: PageIdx) -> Option<Stri
     }
 }
 
-fn server_error(app: &App, detail: &str) -> Reply {
+fn server_error(debug: bool, detail: &str) -> Response {
     let mut body = String::from(
         "<!doctype html><title>Error</title><h1>Internal Server Error</h1><p>The page could not be rendered.</p>",
     );
-    if app.debug {
+    if debug {
         body.push_str("<pre>");
         body.push_str(
             &detail
@@ -214,29 +217,156 @@ fn server_error(app: &App, detail: &str) -> Reply {
         );
         body.push_str("</pre>");
     }
-    Reply::raw(StatusCode::INTERNAL_SERVER_ERROR, HTML, body.into_bytes())
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, HTML)],
+        body,
+    )
+        .into_response()
 }
 
-fn html_reply(status: StatusCode, body: String) -> Reply {
-    Reply::raw(status, HTML, body.into_bytes())
-        .with_header("x-content-type-options", "nosniff".into())
-        .with_header("x-frame-options", "SAMEORIGIN".into())
+fn html_reply(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HTML),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
-/// Renders one page; the session is lent to the template for `csrf()` and handed back.
+/// The plain 404 for URLs outside the API when the site has no templates.
+fn not_found_page() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, HTML)],
+        "<!doctype html><title>Not found</title><h1>Not found</h1>",
+    )
+        .into_response()
+}
+
+/// Header value from a string known to be valid (an empty value otherwise).
+pub fn hv(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// What the site's handlers read of a request.
+#[derive(Debug)]
+pub struct SiteReq {
+    /// The method.
+    pub method: Method,
+    /// The raw path, exactly as sent.
+    pub path: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+}
+
+impl SiteReq {
+    fn of(req: &Request) -> Self {
+        SiteReq {
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+            headers: req.headers().clone(),
+        }
+    }
+
+    /// A header as a string.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What the site's handlers can reach.
+#[derive(Clone)]
+pub struct SiteState {
+    /// The site.
+    pub app: Arc<App>,
+    /// Sessions (templates call `csrf()`).
+    pub auth: Arc<Auth>,
+    /// The compiled templates.
+    pub templates: Arc<Templates>,
+}
+
+/// The site's routes: `/media/…` and `/assets/…` (no session work at all), then Kirby's
+/// routes declared in `folio.toml` and every page URL (with the session layer, because
+/// `csrf()` may create a session).
+pub fn router(state: SiteState) -> Router {
+    let statics = Router::new()
+        .route("/media/", any(media_file))
+        .route("/media/{*path}", any(media_file))
+        .route("/assets/", any(asset))
+        .route("/assets/{*path}", any(asset));
+    let pages = Router::new()
+        .fallback(page)
+        .layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::session_layer,
+        ));
+    statics.merge(pages).with_state(state)
+}
+
+async fn media_file(State(state): State<SiteState>, req: Request) -> Response {
+    media::serve(&state.app, &SiteReq::of(&req))
+        .await
+        .unwrap_or_else(not_found_page)
+}
+
+async fn asset(State(state): State<SiteState>, req: Request) -> Response {
+    assets::serve(&state.app, &SiteReq::of(&req))
+        .await
+        .unwrap_or_else(not_found_page)
+}
+
+/// A route declared in `folio.toml` (`{{ csrf() }}` templates).
+fn declared_route(state: &SiteState, req: &SiteReq, session: &SessionHandle) -> Option<Response> {
+    let path = req.path.trim_matches('/');
+    let route = state.app.config.routes.iter().find(|r| {
+        r.pattern.trim_matches('/') == path && r.method.eq_ignore_ascii_case(req.method.as_str())
+    })?;
+    let mut body = route.body.clone();
+    if body.contains("{{ csrf() }}") || body.contains("{{csrf()}}") {
+        let token = match session.lock().csrf_token(&state.auth) {
+            Ok(t) => t,
+            Err(e) => {
+                let (status, body) = crate::app::envelope(&e, state.app.settings.debug, None);
+                return Some(
+                    (
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                        [(header::CONTENT_TYPE, crate::app::JSON)],
+                        body.to_string(),
+                    )
+                        .into_response(),
+                );
+            }
+        };
+        body = body
+            .replace("{{ csrf() }}", &token)
+            .replace("{{csrf()}}", &token);
+    }
+    let ctype = match route.kind.as_str() {
+        "html" => HTML,
+        "text" => "text/plain; charset=UTF-8",
+        _ => crate::app::JSON,
+    };
+    Some((StatusCode::OK, [(header::CONTENT_TYPE, ctype)], body).into_response())
+}
+
+/// Renders one page; the template reaches the session for `csrf()`.
 fn render(
-    app: &AppState,
+    state: &SiteState,
     compiled: &Compiled,
     cx: &Arc<Cx>,
     p: PageIdx,
     template: &str,
-    sess: SessionCtx,
+    session: &SessionHandle,
     user: Option<usize>,
-) -> (Result<String, String>, SessionCtx) {
+) -> Result<String, String> {
     if let Some(e) = compiled.broken.get(template) {
-        return (Err(format!("{template}: {e}")), sess);
+        return Err(format!("{template}: {e}"));
     }
-    let shared = Arc::new(Mutex::new(Some(sess)));
     let snap = &cx.snap;
     let user_value = match user {
         Some(u) => {
@@ -252,8 +382,8 @@ fn render(
         None => Value::UNDEFINED,
     };
     let kirby = Value::from_object(KirbyObj {
-        app: app.clone(),
-        session: shared.clone(),
+        auth: state.auth.clone(),
+        session: session.clone(),
         user: user_value,
     });
     let ctx = minijinja::context! {
@@ -262,7 +392,7 @@ fn render(
         pages => PagesObj::value(cx, snap.site.children.clone()),
         kirby => kirby,
     };
-    let result = compiled
+    compiled
         .env
         .get_template(template)
         .and_then(|t| t.render(ctx))
@@ -274,38 +404,45 @@ fn render(
                 src = s.source();
             }
             msg
-        });
-    let sess = shared
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .expect("the session is handed back after rendering");
-    (result, sess)
+        })
 }
 
-/// Answers a site URL (anything that is not the API, media, assets or a declared route).
-/// Takes the request's session and gives it back, because `csrf()` may create it.
-pub fn respond(app: &AppState, req: &Req, mut sess: SessionCtx) -> (Reply, SessionCtx) {
-    let compiled = app.templates.current();
+/// Answers a site URL (anything that is not the API, media or assets): a declared route, a
+/// page, or the error page with 404.
+async fn page(State(state): State<SiteState>, req: Request) -> Response {
+    let session = req
+        .extensions()
+        .get::<SessionHandle>()
+        .cloned()
+        .expect("the session layer runs before the site's pages");
+    let caller = req.extensions().get::<Caller>().copied();
+    let sreq = SiteReq::of(&req);
+    if let Some(r) = declared_route(&state, &sreq, &session) {
+        return r;
+    }
+    let compiled = state.templates.current();
     if !compiled.has_templates() {
-        return (Reply::not_found_page(), sess);
+        return not_found_page();
     }
-    if req.method != axum::http::Method::GET && req.method != axum::http::Method::HEAD {
-        let reply = Reply::raw(
+    if sreq.method != Method::GET && sreq.method != Method::HEAD {
+        return (
             StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain; charset=UTF-8",
-            b"Method not allowed".to_vec(),
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=UTF-8"),
+                (header::ALLOW, "GET, HEAD"),
+            ],
+            "Method not allowed",
         )
-        .with_header("allow", "GET, HEAD".into());
-        return (reply, sess);
+            .into_response();
     }
-    let snap = app.snapshot.load_full();
+    let snap = state.app.snapshot();
+    let https = caller.is_some_and(|c| c.https);
     let cx = Arc::new(Cx {
         snap: snap.clone(),
-        base: crate::api::resources::base_url(app, req),
+        base: state.app.base_url(sreq.header("host"), https),
     });
-    let user = sess.user(&snap);
-    let visible = page_for_path(&snap, &req.path)
+    let user = session.lock().user(&snap);
+    let visible = page_for_path(&snap, &sreq.path)
         .filter(|p| cx.is_public(*p) || may_preview(&snap, user, *p));
     let chosen = visible.and_then(|p| template_for(&compiled, &snap, p).map(|t| (p, t)));
     // Missing, hidden and template-less pages all get the same answer: the error page.
@@ -318,16 +455,15 @@ pub fn respond(app: &AppState, req: &Req, mut sess: SessionCtx) -> (Reply, Sessi
                 .and_then(|p| template_for(&compiled, &snap, p).map(|t| (p, t)));
             match error {
                 Some((p, t)) => (p, t, StatusCode::NOT_FOUND),
-                None => return (Reply::not_found_page(), sess),
+                None => return not_found_page(),
             }
         }
     };
-    let (result, sess) = render(app, &compiled, &cx, p, &template, sess, user);
-    match result {
-        Ok(html) => (html_reply(status, html), sess),
+    match render(&state, &compiled, &cx, p, &template, &session, user) {
+        Ok(html) => html_reply(status, html),
         Err(e) => {
             tracing::error!("rendering {} with {template}: {e}", snap.pages[p].id);
-            (server_error(app, &e), sess)
+            server_error(state.app.settings.debug, &e)
         }
     }
 }

@@ -7,16 +7,14 @@ use minijinja::value::{DynObject, Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use folio_core::Snapshot;
 use folio_core::model::{Content, File, FileParent, PageIdx, Status};
 use folio_core::natsort;
-use folio_core::permissions::Actor;
 
-use crate::api::views::V;
-use crate::http::AppState;
-use crate::http::auth::SessionCtx;
+use crate::app::urls::Urls;
+use crate::auth::{Auth, SessionHandle};
 
 /// What every object of one render shares: the snapshot and the site's base URL.
 pub struct Cx {
@@ -32,25 +30,22 @@ impl fmt::Debug for Cx {
     }
 }
 
-const NOBODY: Actor = Actor::Nobody;
-
 impl Cx {
-    fn views(&self) -> V<'_> {
-        V {
+    fn urls(&self) -> Urls<'_> {
+        Urls {
             snap: &self.snap,
-            actor: &NOBODY,
             base: &self.base,
         }
     }
 
     /// The page's URL (the site URL for the home page).
     pub fn page_url(&self, p: PageIdx) -> String {
-        self.views().page_url(p)
+        self.urls().page(p)
     }
 
     /// The file's media URL.
     pub fn file_url(&self, f: &File) -> String {
-        self.views().file_url(f)
+        self.urls().file(f)
     }
 
     /// True when neither the page nor any of its ancestors is a draft.
@@ -949,14 +944,10 @@ impl Object for SiteObj {
     }
 }
 
-/// The session of the request being rendered, lent to the template for `csrf()`. The
-/// handler takes it back after rendering.
-pub type SharedSession = Arc<Mutex<Option<SessionCtx>>>;
-
 /// `kirby`: the request-level helpers (`kirby.csrf()`, `kirby.user`).
 pub struct KirbyObj {
-    pub(crate) app: AppState,
-    pub(crate) session: SharedSession,
+    pub(crate) auth: Arc<Auth>,
+    pub(crate) session: SessionHandle,
     pub(crate) user: Value,
 }
 
@@ -970,13 +961,10 @@ impl KirbyObj {
     /// The session's CSRF token (the one the API checks), creating the session and its
     /// cookie when there is none yet.
     pub fn csrf(&self) -> Result<String, Error> {
-        let mut guard = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        let sess = guard
-            .as_mut()
-            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "no session"))?;
+        let mut sess = self.session.lock();
         // The page still renders while the session store is down; a login from it would
         // be refused (503) anyway.
-        Ok(sess.csrf_token(&self.app).unwrap_or_else(|e| {
+        Ok(sess.csrf_token(&self.auth).unwrap_or_else(|e| {
             tracing::warn!("csrf() in a template: {e}");
             String::new()
         }))

@@ -11,8 +11,9 @@ use axum::response::Response;
 use folio_core::media::media_token;
 use folio_core::model::{File, FileParent};
 
-use super::App;
-use super::request::{Req, decode_path_segment};
+use super::SiteReq as Req;
+use crate::app::App;
+use folio_wire::query::decode_path_segment;
 
 fn not_found() -> Response {
     let mut r = Response::new(Body::from("Not found"));
@@ -45,7 +46,7 @@ pub async fn serve(app: &App, req: &Req) -> Option<Response> {
     if segs.len() < 3 || segs.iter().any(|s| s.is_empty()) {
         return Some(not_found());
     }
-    let snap = app.snapshot.load_full();
+    let snap = app.snapshot();
     let filename = decode_path_segment(segs[segs.len() - 1]);
     let hash = segs[segs.len() - 2];
     let owner = &segs[1..segs.len() - 2];

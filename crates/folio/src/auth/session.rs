@@ -106,16 +106,7 @@ pub fn random_hex(bytes: usize) -> String {
     hex::encode(buf)
 }
 
-/// Lifetimes from the `session.*` options.
-#[derive(Debug, Clone, Copy)]
-pub struct Lifetimes {
-    /// `session.durationNormal`.
-    pub normal: i64,
-    /// `session.durationLong`.
-    pub long: i64,
-    /// `session.timeout`.
-    pub timeout: i64,
-}
+pub use crate::app::settings::Lifetimes;
 
 /// Where sessions live: files under `site/sessions/` (default) or Redis (`session.store`).
 #[derive(Clone, Debug)]

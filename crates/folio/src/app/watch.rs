@@ -1,20 +1,29 @@
 //! Keeps the snapshot in step with the disk: a debounced file watcher on `content/` and
-//! `site/` rebuilds the snapshot after external edits (an editor, `git pull`, `folio user`)
-//! and publishes it atomically. Requests never wait for a rebuild.
+//! `site/` re-reads what changed after outside edits (an editor, `git pull`, `folio user`)
+//! and publishes it through the writer lock. Other folders can be watched too (templates):
+//! their owner is called back. Requests never wait for a rebuild.
 
 use notify::RecursiveMode;
 use notify_debouncer_full::new_debouncer;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use folio_core::{Snapshot, SnapshotOptions};
+use folio_core::Snapshot;
 
-use crate::http::App;
+use super::App;
+
+/// More folders to watch, and what to do when something in them changes.
+pub struct Watched {
+    /// The folders (watched recursively when they exist).
+    pub dirs: Vec<PathBuf>,
+    /// Called after a debounced batch of changes in them.
+    pub on_change: Box<dyn Fn() + Send>,
+}
 
 /// The snapshot after edits that only changed existing content files (pages or
 /// `site.txt`), re-reading just those files; `None` when anything else changed.
-fn incremental(current: &Snapshot, root: &std::path::Path, paths: &[&PathBuf]) -> Option<Snapshot> {
+fn incremental(current: &Snapshot, root: &Path, paths: &[&PathBuf]) -> Option<Snapshot> {
     let site_txt = root.join("content").join("site.txt");
     let mut next: Option<Snapshot> = None;
     for path in paths {
@@ -33,10 +42,11 @@ fn incremental(current: &Snapshot, root: &std::path::Path, paths: &[&PathBuf]) -
 }
 
 /// Starts the watcher thread. It lives as long as the process.
-pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
+pub fn spawn(app: Arc<App>, extra: Vec<Watched>) {
     std::thread::Builder::new()
         .name("folio-watch".into())
         .spawn(move || {
+            let root = app.root.clone();
             let (tx, rx) = std::sync::mpsc::channel();
             let mut debouncer = match new_debouncer(Duration::from_millis(200), None, tx) {
                 Ok(d) => d,
@@ -45,15 +55,13 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
                     return;
                 }
             };
-            // Templates and snippets are watched too: a change there recompiles the templates.
-            let template_dirs = crate::site::Templates::folders(&root);
-            let dirs = ["content", "site/accounts", "site/blueprints"]
+            let site_dirs = ["content", "site/accounts", "site/blueprints"].map(|d| root.join(d));
+            for path in site_dirs
                 .iter()
-                .map(|d| root.join(d))
-                .chain(template_dirs.iter().cloned());
-            for path in dirs {
+                .chain(extra.iter().flat_map(|w| w.dirs.iter()))
+            {
                 if path.is_dir()
-                    && let Err(e) = debouncer.watch(&path, RecursiveMode::Recursive)
+                    && let Err(e) = debouncer.watch(path, RecursiveMode::Recursive)
                 {
                     tracing::warn!("cannot watch {}: {e}", path.display());
                 }
@@ -62,7 +70,7 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
                 let Ok(events) = events else { continue };
                 // Only changes count (reading files while building a snapshot emits access
                 // events), and our own bookkeeping files do not change the site.
-                let changed: Vec<&std::path::PathBuf> = events
+                let changed: Vec<&PathBuf> = events
                     .iter()
                     .filter(|e| {
                         !matches!(
@@ -76,33 +84,39 @@ pub fn spawn(app: Arc<App>, root: PathBuf, options: SnapshotOptions) {
                         !name.starts_with(".logins") && !name.starts_with(".tmp")
                     })
                     .collect();
-                let (templates, site): (Vec<_>, Vec<_>) = changed
-                    .into_iter()
-                    .partition(|p| template_dirs.iter().any(|d| p.starts_with(d)));
-                if !templates.is_empty() {
-                    app.templates.reload();
-                    tracing::info!("templates changed on disk: recompiled");
+                let mut site = Vec::new();
+                let mut called = vec![false; extra.len()];
+                for path in changed {
+                    match extra
+                        .iter()
+                        .position(|w| w.dirs.iter().any(|d| path.starts_with(d)))
+                    {
+                        Some(i) => called[i] = true,
+                        None => site.push(path),
+                    }
+                }
+                for (w, _) in extra.iter().zip(&called).filter(|(_, c)| **c) {
+                    (w.on_change)();
                 }
                 if site.is_empty() {
                     continue;
                 }
-                // Publish under the writer lock, so an API write and the watcher never
-                // overwrite each other's snapshot.
-                let _guard = app.writer.blocking_lock();
-                let current = app.snapshot.load_full();
-                match incremental(&current, &root, &site) {
+                app.publish_blocking(|current| match incremental(current, &root, &site) {
                     Some(next) => {
-                        app.snapshot.store(Arc::new(next));
                         tracing::debug!("content files changed on disk: pages re-read");
+                        Some(next)
                     }
-                    None => match Snapshot::build(&root, options.clone()) {
+                    None => match app.read_site() {
                         Ok(s) => {
-                            app.snapshot.store(Arc::new(s));
                             tracing::info!("site changed on disk: snapshot rebuilt");
+                            Some(s)
                         }
-                        Err(e) => tracing::warn!("site changed on disk but could not be read: {e}"),
+                        Err(e) => {
+                            tracing::warn!("site changed on disk but could not be read: {e}");
+                            None
+                        }
                     },
-                }
+                });
             }
         })
         .expect("spawning the watcher thread");

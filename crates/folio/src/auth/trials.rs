@@ -38,14 +38,7 @@ pub fn ip_hash(ip: IpAddr) -> String {
 /// so the file (and the cost of writing it) stays bounded under a many-address attack.
 pub const MAX_ENTRIES: usize = 100_000;
 
-/// Limits from config.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// `auth.trials`.
-    pub trials: i64,
-    /// `auth.timeout` (seconds).
-    pub timeout: i64,
-}
+pub use crate::app::settings::Limits;
 
 /// A reserved trial: given back with [`TrialStore::release`] when the password was right.
 #[derive(Debug)]

@@ -5,50 +5,7 @@
 use axum::http::HeaderMap;
 use std::net::IpAddr;
 
-/// An IP network (`10.0.0.0/8`, `::1/128`, or a single address).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Net {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Net {
-    /// Parses `a.b.c.d`, `a.b.c.d/n`, or the IPv6 forms.
-    pub fn parse(s: &str) -> Option<Net> {
-        let (ip, prefix) = match s.trim().split_once('/') {
-            Some((ip, p)) => (ip.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
-            None => {
-                let ip = s.trim().parse::<IpAddr>().ok()?;
-                (ip, if ip.is_ipv4() { 32 } else { 128 })
-            }
-        };
-        let max = if ip.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(Net { addr: ip, prefix })
-    }
-
-    /// Whether the network contains an address.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, canonical(ip)) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - self.prefix)
-                };
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - self.prefix)
-                };
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
-}
+pub use crate::app::settings::Net;
 
 /// IPv4-mapped IPv6 addresses as IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {

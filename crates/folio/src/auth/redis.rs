@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::server::RateLimitedLog;
+use crate::app::log::RateLimitedLog;
 
 /// The store could not be reached: authentication fails closed.
 #[derive(Debug, thiserror::Error)]

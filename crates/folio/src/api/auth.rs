@@ -1,0 +1,130 @@
+//! `auth`: the logged-in user, login (session + CSRF, e-mail and password), logout and ping.
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use folio_core::Error;
+use folio_core::permissions::Actor;
+
+use super::ApiState;
+use super::extract::{Login, Open, Read};
+use super::reply::{ApiResult, Reply};
+use super::request::get_ci;
+use super::views::Plan;
+use crate::auth::password::{Check, validate_password};
+
+/// The routes of this resource.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/auth", get(get_auth))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/ping", post(ping))
+}
+
+/// `GET auth`: the logged-in user (Kirby's `auth` view unless `?select`).
+async fn get_auth(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let Some(u) = call.actor.user_idx(&call.snap) else {
+            return Err(Error::user_not_found(""));
+        };
+        let plan = match call.query("select") {
+            Some(s) if !s.is_empty() => call.model_plan(),
+            _ => Plan::View("auth".into()),
+        };
+        Ok(Reply::model(call.v().user(u, &plan)))
+    })
+}
+
+/// `POST auth/login`: checks the CSRF token first (a session that could not be loaded fails
+/// closed with 503 before anything else), then the password; a success turns the session
+/// into a logged-in one with a new token.
+async fn login(Login(call): Login) -> ApiResult {
+    let state = call.state.clone();
+    let auth = &state.auth;
+    let reference = call
+        .session
+        .lock()
+        .csrf_reference(auth)
+        .map_err(|e| call.err(e))?;
+    let sent = call.req.header("x-csrf").unwrap_or("");
+    if sent.is_empty()
+        || !bool::from(subtle::ConstantTimeEq::ct_eq(
+            sent.as_bytes(),
+            reference.as_bytes(),
+        ))
+    {
+        return Err(call.err(Error::invalid_argument("Invalid CSRF token")));
+    }
+    let body = call.req.body();
+    let text = |k: &str| match get_ci(&body, k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let email = text("email");
+    let password = text("password");
+    if password.is_empty() {
+        return Err(call.err(Error::invalid_argument(
+            "Login without password is not enabled",
+        )));
+    }
+    let long = match get_ci(&body, "long") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !(s.is_empty() || s == "0" || s == "false"),
+        // Kirby 5.5.2 fails with a PHP TypeError here; Folio keeps the same status.
+        _ => {
+            return Err(call.err(Error::Unexpected {
+                code: 500,
+                exception: "TypeError",
+                detail: "The login field `long` is required (true or false)".into(),
+            }));
+        }
+    };
+    let snap = &call.snap;
+    let u = validate_password(auth, snap, call.caller.ip, &email, &password, Check::Full)
+        .await
+        .map_err(|e| call.err(e))?;
+    let has_password = snap.users[u].password_mtime.is_some();
+    call.session
+        .lock()
+        .begin_login(auth, &snap.users[u].id, long, has_password)
+        .map_err(|e| call.err(e))?;
+    let actor = Actor::user(snap, u);
+    let v = super::views::V {
+        snap,
+        actor: &actor,
+        base: &call.base,
+    };
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"code": 200, "status": "ok", "user": v.user(u, &Plan::View("auth".into()))}),
+    ))
+}
+
+/// `POST auth/logout`: ends the session's login (pending login challenges go too).
+async fn logout(Open(call): Open) -> ApiResult {
+    let mut sess = call.session.lock();
+    if let Some(s) = sess.get() {
+        let challenge_keys: Vec<String> = s
+            .record
+            .data
+            .keys()
+            .filter(|k| k.starts_with("kirby.challenge"))
+            .cloned()
+            .collect();
+        for k in challenge_keys {
+            s.remove(&k);
+        }
+    }
+    sess.logout(&call.state.auth);
+    Ok(Reply::ok())
+}
+
+/// `POST auth/ping`: keeps the session alive.
+async fn ping(Open(_call): Open) -> ApiResult {
+    Ok(Reply::ok())
+}

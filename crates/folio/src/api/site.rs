@@ -1,0 +1,347 @@
+//! `site`: the site model, its children, search, find, blueprints and sections, and the
+//! site's writes (update, title, a new top-level page).
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, patch, post};
+use serde_json::{Value, json};
+
+use folio_core::Error;
+use folio_core::actions::{Change, ModelRef, Precondition, page};
+use folio_core::blueprint::Blueprint;
+use folio_core::collections::by_status;
+use folio_core::model::{PageIdx, content_etag};
+use folio_core::permissions::{Target, can};
+use folio_core::snapshot::UuidTarget;
+
+use super::ApiState;
+use super::extract::{Call, Read, Write};
+use super::lookup::{pages_collection, search, search_query, site_access};
+use super::pages::{Answer, body_object, commit, if_match, text};
+use super::reply::{ApiResult, Reply};
+use super::views::V;
+
+/// The routes of this resource (site files are in `files`).
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/site", get(get_site).patch(update_site))
+        .route("/site/title", patch(change_title))
+        .route("/site/children", get(get_children).post(create_child))
+        .route(
+            "/site/children/search",
+            get(search_children).post(search_children_post),
+        )
+        .route("/site/search", get(search_site).post(search_site_post))
+        .route("/site/find", post(find))
+        .route("/site/blueprint", get(get_blueprint))
+        .route("/site/blueprints", get(get_blueprints))
+        .route("/site/sections/{section}", get(get_section))
+        .route("/site/changes/{op}", post(changes))
+}
+
+/// `GET site`.
+async fn get_site(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let v = call.v();
+        site_access(&v)?;
+        Ok(Reply::model(v.site(&call.model_plan()))
+            .with_header("etag", content_etag(&call.snap.site.content)))
+    })
+}
+
+/// `GET site/children`.
+async fn get_children(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        site_access(&call.v())?;
+        let site = &call.snap.site;
+        pages_collection(
+            call,
+            by_status(call.query("status"), &site.children, &site.drafts),
+        )
+    })
+}
+
+fn children_search(call: &Call) -> Result<Reply, Error> {
+    site_access(&call.v())?;
+    let site = &call.snap.site;
+    let list = by_status(call.query("status"), &site.children, &site.drafts);
+    pages_collection(call, search(&call.snap, list, &search_query(call)))
+}
+
+/// `GET site/children/search?q=`.
+async fn search_children(Read(call): Read) -> ApiResult {
+    call.cached(children_search)
+}
+
+/// `POST site/children/search`.
+async fn search_children_post(Write(call): Write) -> ApiResult {
+    children_search(&call).map_err(|e| call.err(e))
+}
+
+fn site_search(call: &Call) -> Result<Reply, Error> {
+    site_access(&call.v())?;
+    let list = call.snap.index_order();
+    pages_collection(call, search(&call.snap, list, &search_query(call)))
+}
+
+/// `GET site/search?q=`: every page of the site.
+async fn search_site(Read(call): Read) -> ApiResult {
+    call.cached(site_search)
+}
+
+/// `POST site/search`.
+async fn search_site_post(Write(call): Write) -> ApiResult {
+    site_search(&call).map_err(|e| call.err(e))
+}
+
+/// `POST site/find` with a list of page ids or `page://` UUIDs.
+async fn find(Write(call): Write) -> ApiResult {
+    let v = call.v();
+    site_access(&v).map_err(|e| call.err(e))?;
+    let snap = &call.snap;
+    let ids: Vec<String> = match &call.req.body() {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        Value::Object(o) => o
+            .values()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut found = Vec::new();
+    for id in ids {
+        let p = if id.starts_with("page://") {
+            match snap.by_uuid(&id) {
+                Some(UuidTarget::Page(p)) => Some(*p),
+                _ => None,
+            }
+        } else {
+            snap.page_by_id(&id.replace('+', "/"))
+        };
+        if let Some(p) = p
+            && can(snap, &call.actor, Target::Page(p), "access")
+        {
+            found.push(p);
+        }
+    }
+    let plan = call.collection_plan("compact");
+    super::lookup::collection(&call, found.iter().map(|p| v.page(*p, &plan)).collect())
+        .map_err(|e| call.err(e))
+}
+
+/// `GET site/blueprint`.
+async fn get_blueprint(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let v = call.v();
+        site_access(&v)?;
+        Ok(Reply::model(v.site_blueprint()))
+    })
+}
+
+/// `GET site/blueprints` (`?section=`).
+async fn get_blueprints(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let v = call.v();
+        site_access(&v)?;
+        Ok(Reply::bare(site_blueprints(&v, call.query("section"))))
+    })
+}
+
+/// `GET site/sections/<name>`.
+async fn get_section(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        site_access(&call.v())?;
+        let bp = call.snap.blueprints.site();
+        section(call, &bp, None, call.param(0))
+    })
+}
+
+/// A section of a blueprint by name (`null` when it does not exist or is not supported).
+pub fn section(
+    call: &Call,
+    bp: &Blueprint,
+    owner: Option<PageIdx>,
+    name: &str,
+) -> Result<Reply, Error> {
+    let section = bp
+        .sections
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or(Error::NullResult)?;
+    pages_section(&call.v(), call, owner, section)
+}
+
+/// `PATCH site`.
+async fn update_site(Write(call): Write) -> ApiResult {
+    let body = body_object(&call);
+    commit(&call, if_match(&call, ModelRef::Site), move |ctx| {
+        page::update_site(ctx, &body)?;
+        Ok((Answer::Site, Change::SiteContent))
+    })
+    .await
+}
+
+/// `PATCH site/title`.
+async fn change_title(Write(call): Write) -> ApiResult {
+    let title = text(&body_object(&call), "title");
+    commit(&call, if_match(&call, ModelRef::Site), move |ctx| {
+        page::change_site_title(ctx, &title)?;
+        Ok((Answer::Site, Change::SiteContent))
+    })
+    .await
+}
+
+/// `POST site/children`: a new top-level page.
+async fn create_child(Write(call): Write) -> ApiResult {
+    let body = body_object(&call);
+    commit(&call, Precondition::None, move |ctx| {
+        let id = page::create(ctx, None, &body)?;
+        Ok((Answer::Page(id), Change::Structure))
+    })
+    .await
+}
+
+/// `POST site/changes/<op>`: the site's content versions are not supported yet.
+async fn changes(Write(call): Write) -> ApiResult {
+    Err(call.err(Error::no_route("site/changes", "POST")))
+}
+
+/// `site/blueprints`: templates named in the site's pages sections first, then (for a
+/// section without templates) every page blueprint alphabetically.
+pub fn site_blueprints(v: &V<'_>, section: Option<&str>) -> Value {
+    let bp = v.snap.blueprints.site();
+    let mut names: Vec<String> = Vec::new();
+    let mut any = false;
+    for s in bp.sections.iter().filter(|s| s.kind == "pages") {
+        if section.is_some_and(|want| want != s.name) {
+            continue;
+        }
+        if s.templates.is_empty() {
+            any = true;
+        }
+        for t in &s.templates {
+            if !names.contains(t) {
+                names.push(t.clone());
+            }
+        }
+    }
+    if any {
+        let mut all: Vec<&String> = v.snap.blueprints.pages.keys().collect();
+        all.sort();
+        for t in all {
+            if !names.contains(t) {
+                names.push(t.clone());
+            }
+        }
+    }
+    Value::Array(
+        names
+            .into_iter()
+            .map(|n| {
+                let title = v.snap.blueprints.page(&n).title.clone();
+                json!({"name": n, "title": title})
+            })
+            .collect(),
+    )
+}
+
+/// A Panel pages section (`…/sections/<name>`), rendered like Kirby's section API.
+fn pages_section(
+    v: &V<'_>,
+    call: &Call,
+    owner: Option<PageIdx>,
+    section: &folio_core::blueprint::Section,
+) -> Result<Reply, Error> {
+    if section.kind != "pages" {
+        return Err(Error::NullResult);
+    }
+    let (children, drafts) = match owner {
+        Some(p) => (&v.snap.pages[p].children, &v.snap.pages[p].drafts),
+        None => (&v.snap.site.children, &v.snap.site.drafts),
+    };
+    let status = section
+        .props
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("all");
+    let list: Vec<PageIdx> = match status {
+        "draft" | "drafts" => drafts.clone(),
+        "listed" => children
+            .iter()
+            .copied()
+            .filter(|p| v.snap.pages[*p].num.is_some())
+            .collect(),
+        "unlisted" => children
+            .iter()
+            .copied()
+            .filter(|p| v.snap.pages[*p].num.is_none())
+            .collect(),
+        "published" => children.clone(),
+        _ => children.iter().chain(drafts).copied().collect(),
+    };
+    let list: Vec<PageIdx> = list
+        .into_iter()
+        .filter(|p| {
+            section.templates.is_empty() || section.templates.contains(&v.snap.pages[*p].template)
+        })
+        .filter(|p| can(v.snap, v.actor, Target::Page(*p), "list"))
+        .collect();
+    let limit = section
+        .props
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(20) as usize;
+    let page: usize = call
+        .query("page")
+        .and_then(|s| s.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let total = list.len();
+    let data: Vec<Value> = list
+        .iter()
+        .skip((page - 1).saturating_mul(limit))
+        .take(limit)
+        .map(|p| {
+            let mut item = v.page_picker(*p, false);
+            if let Some(o) = item.as_object_mut() {
+                o.remove("sortable");
+                o.remove("hasChildren");
+            }
+            item
+        })
+        .collect();
+    let headline = section
+        .props
+        .get("headline")
+        .cloned()
+        .unwrap_or_else(|| json!(section.name));
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({
+            "status": "ok",
+            "code": 200,
+            "name": section.name,
+            "type": "pages",
+            "data": data,
+            "errors": [],
+            "options": {
+                "add": false,
+                "batch": false,
+                "columns": [],
+                "empty": null,
+                "headline": headline,
+                "help": null,
+                "layout": "list",
+                "link": null,
+                "max": null,
+                "min": null,
+                "search": false,
+                "size": "auto",
+                "sortable": true,
+            },
+            "pagination": {"limit": limit, "offset": (page - 1).saturating_mul(limit), "page": page, "total": total},
+        }),
+    ))
+}

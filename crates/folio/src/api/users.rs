@@ -1,0 +1,321 @@
+//! `users` and `account`: the user list, search, one user (by id, e-mail or `account`),
+//! its blueprint(s), assignable roles; and the user writes (create, content, e-mail, name,
+//! language, role, password, delete), each a core action committed through the app's
+//! pipeline (bcrypt included, on a blocking thread). Changing your own password logs you in
+//! again, so that answer starts a fresh session cookie.
+
+use axum::Router;
+use axum::routing::{get, patch};
+use serde_json::{Map, Value, json};
+
+use folio_core::Error;
+use folio_core::actions::user::{self, NewUser};
+use folio_core::actions::{Change, Ctx, Precondition};
+use folio_core::collections::search_users;
+use folio_core::model::{UserIdx, content_etag};
+use folio_core::permissions::{Target, can};
+
+use super::ApiState;
+use super::extract::{Call, Read, Write};
+use super::lookup::{collection, find_user, search_query};
+use super::reply::{ApiResult, Reply};
+use super::request::get_ci;
+use super::views::V;
+
+/// The routes of this resource.
+pub fn routes() -> Router<ApiState> {
+    let mut r = Router::new().route("/users", get(list).post(create)).route(
+        "/users/search",
+        get(|Read(call): Read| async move { search(call, true) })
+            .post(|Write(call): Write| async move { search(call, false) }),
+    );
+    for prefix in ["/users/{id}", "/account"] {
+        r = r
+            .route(
+                prefix,
+                get(get_user)
+                    .patch(|Write(call): Write| write(call, Op::Update))
+                    .delete(|Write(call): Write| write(call, Op::Delete)),
+            )
+            .route(&format!("{prefix}/blueprint"), get(get_blueprint))
+            .route(&format!("{prefix}/blueprints"), get(get_blueprints))
+            .route(&format!("{prefix}/roles"), get(get_roles))
+            .route(
+                &format!("{prefix}/email"),
+                patch(|Write(call): Write| write(call, Op::Email)),
+            )
+            .route(
+                &format!("{prefix}/name"),
+                patch(|Write(call): Write| write(call, Op::Name)),
+            )
+            .route(
+                &format!("{prefix}/language"),
+                patch(|Write(call): Write| write(call, Op::Language)),
+            )
+            .route(
+                &format!("{prefix}/password"),
+                patch(|Write(call): Write| write(call, Op::Password)),
+            )
+            .route(
+                &format!("{prefix}/role"),
+                patch(|Write(call): Write| write(call, Op::Role)),
+            );
+    }
+    r
+}
+
+/// The key a `users/<key>/…` or `account/…` route names.
+fn key(call: &Call) -> String {
+    call.params
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "account".into())
+}
+
+// ------------------------------------------------------------------------ reads
+
+async fn list(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let v = call.v();
+        let list: Vec<UserIdx> = v
+            .sorted_users()
+            .into_iter()
+            .filter(|u| can(&call.snap, &call.actor, Target::User(*u), "list"))
+            .collect();
+        let plan = call.collection_plan("compact");
+        collection(call, list.iter().map(|u| v.user(*u, &plan)).collect())
+    })
+}
+
+fn search(call: Call, cacheable: bool) -> ApiResult {
+    let run = |call: &Call| {
+        let v = call.v();
+        let list: Vec<UserIdx> = v
+            .sorted_users()
+            .into_iter()
+            .filter(|u| can(&call.snap, &call.actor, Target::User(*u), "list"))
+            .collect();
+        let found = search_users(&call.snap, list, &search_query(call));
+        let plan = call.collection_plan("compact");
+        collection(call, found.iter().map(|u| v.user(*u, &plan)).collect())
+    };
+    if cacheable {
+        call.cached(run)
+    } else {
+        run(&call).map_err(|e| call.err(e))
+    }
+}
+
+async fn get_user(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let u = find_user(&call.v(), &key(call))?;
+        Ok(Reply::model(call.v().user(u, &call.model_plan()))
+            .with_header("etag", content_etag(&call.snap.users[u].content)))
+    })
+}
+
+async fn get_blueprint(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let u = find_user(&call.v(), &key(call))?;
+        Ok(Reply::model(call.v().user_blueprint(u)))
+    })
+}
+
+async fn get_blueprints(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let u = find_user(&call.v(), &key(call))?;
+        let role = &call.snap.users[u].role;
+        let title = call
+            .snap
+            .blueprints
+            .user(role)
+            .map(|b| b.title.clone())
+            .unwrap_or_else(|| call.snap.role_named(role).title.clone());
+        Ok(Reply::bare(json!([{"name": role, "title": title}])))
+    })
+}
+
+async fn get_roles(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let v = call.v();
+        let u = find_user(&v, &key(call))?;
+        let plan = call.collection_plan("compact");
+        collection(
+            call,
+            v.assignable_roles(u)
+                .iter()
+                .map(|r| v.role(r, &plan))
+                .collect(),
+        )
+    })
+}
+
+// ------------------------------------------------------------------------ writes
+
+/// What a write does to an existing account.
+#[derive(Debug, Clone, Copy)]
+enum Op {
+    Update,
+    Email,
+    Name,
+    Language,
+    Role,
+    Password,
+    Delete,
+}
+
+/// `POST users`.
+async fn create(Write(call): Write) -> ApiResult {
+    let input = new_user(&call.req.body());
+    let root = call.state.app.root.clone();
+    let (id, new) = call
+        .state
+        .app
+        .commit(&call.actor, Precondition::None, move |ctx| {
+            Ok((user::create(ctx, &root, &input)?, Change::Structure))
+        })
+        .await
+        .map_err(|e| call.err(e))?;
+    render(&call, &new, &id)
+}
+
+/// A write on `users/<key>` or `account`: the target must be accessible (404 otherwise, on
+/// every verb); the action checks the permission.
+async fn write(call: Call, op: Op) -> ApiResult {
+    let body = call.req.body();
+    let root = call.state.app.root.clone();
+    let u = find_user(&call.v(), &key(&call)).map_err(|e| call.err(e))?;
+    let target_id = call.snap.users[u].id.clone();
+    let own = call.actor.is(&call.snap, u);
+    let arg = |k: &str| string_arg(&body, k).map_err(|e| call.err(e));
+    let input = match op {
+        Op::Update => Input::Map(body.as_object().cloned().unwrap_or_default()),
+        Op::Email => Input::Text(arg("email")?),
+        Op::Name => Input::Text(arg("name")?),
+        Op::Language => Input::Text(arg("language")?),
+        Op::Role => Input::Text(arg("role")?),
+        Op::Password => {
+            // Only a password-reset session changing its own password skips the check of
+            // the acting user's current password.
+            let reset = own
+                && call.session.lock().get().is_some_and(|s| {
+                    s.record.data.get("kirby.resetPassword") == Some(&Value::Bool(true))
+                });
+            let current = (!reset).then(|| optional_string(&body, "currentPassword"));
+            Input::Password {
+                current: current.map(Option::unwrap_or_default),
+                new: optional_string(&body, "password").unwrap_or_default(),
+            }
+        }
+        Op::Delete => Input::None,
+    };
+    let target = target_id.clone();
+    let (_, new) = call
+        .state
+        .app
+        .commit(&call.actor, Precondition::None, move |ctx| {
+            // The account may have changed since the request's snapshot: look again.
+            let u = again(ctx, &target)?;
+            match (op, &input) {
+                (Op::Update, Input::Map(m)) => user::update(ctx, &root, u, m),
+                (Op::Email, Input::Text(t)) => user::change_email(ctx, &root, u, t),
+                (Op::Name, Input::Text(t)) => user::change_name(ctx, &root, u, t),
+                (Op::Language, Input::Text(t)) => user::change_language(ctx, &root, u, t),
+                (Op::Role, Input::Text(t)) => user::change_role(ctx, &root, u, t),
+                (Op::Password, Input::Password { current, new }) => {
+                    user::change_password(ctx, &root, u, current.as_deref(), new)
+                }
+                (Op::Delete, _) => user::delete(ctx, &root, u),
+                _ => Err(Error::internal("mismatched user write")),
+            }?;
+            Ok(((), Change::Structure))
+        })
+        .await
+        .map_err(|e| call.err(e))?;
+    if matches!(op, Op::Delete) {
+        return Ok(Reply::ok());
+    }
+    if matches!(op, Op::Password) && own {
+        // Kirby's `loginPasswordless`: a new session token, even for a Basic-auth request,
+        // with a login timestamp taken after the new `.htpasswd` was written, so this session
+        // stays valid while every older one is logged out.
+        let mut sess = call.session.lock();
+        sess.begin_login(&call.state.auth, &target_id, false, true)
+            .map_err(|e| call.err(e))?;
+        if let Some(s) = sess.get() {
+            s.remove("kirby.resetPassword");
+        }
+    }
+    render(&call, &new, &target_id)
+}
+
+/// The input of a user write.
+enum Input {
+    Map(Map<String, Value>),
+    Text(String),
+    Password {
+        current: Option<String>,
+        new: String,
+    },
+    None,
+}
+
+fn again(ctx: &Ctx<'_>, id: &str) -> Result<UserIdx, Error> {
+    ctx.snap
+        .user_by_id(id)
+        .filter(|u| can(ctx.snap, ctx.actor, Target::User(*u), "access"))
+        .ok_or_else(|| Error::user_not_found(id))
+}
+
+/// A created or changed user in its default view (or `?select` / `?view`), rendered from
+/// the snapshot the write published.
+fn render(call: &Call, new: &folio_core::Snapshot, id: &str) -> ApiResult {
+    let u = new.user_by_id(id).ok_or_else(|| {
+        call.err(Error::internal(format!(
+            "the account {id} was not found after writing"
+        )))
+    })?;
+    let v = V {
+        snap: new,
+        actor: &call.actor,
+        base: &call.base,
+    };
+    Ok(Reply::model(v.user(u, &call.model_plan())))
+}
+
+/// A scalar body value as PHP would pass it to a `string` parameter; `None` for a missing
+/// value, `null`, arrays and objects.
+fn optional_string(body: &Value, key: &str) -> Option<String> {
+    match get_ci(body, key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(if *b { "1" } else { "" }.to_string()),
+        _ => None,
+    }
+}
+
+/// A required string argument: missing or not a scalar is PHP's `TypeError` (500), as in
+/// Kirby (`changeEmail(null)`).
+fn string_arg(body: &Value, key: &str) -> Result<String, Error> {
+    optional_string(body, key).ok_or_else(|| Error::Unexpected {
+        code: 500,
+        exception: "TypeError",
+        detail: format!("The request body needs a string `{key}`"),
+    })
+}
+
+/// The body of `POST users`.
+fn new_user(body: &Value) -> NewUser {
+    NewUser {
+        id: optional_string(body, "id"),
+        email: optional_string(body, "email").unwrap_or_default(),
+        password: optional_string(body, "password"),
+        name: optional_string(body, "name"),
+        role: optional_string(body, "role"),
+        language: optional_string(body, "language"),
+        content: get_ci(body, "content")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
