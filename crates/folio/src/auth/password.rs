@@ -164,7 +164,13 @@ pub async fn validate_password(
                 .map_err(|e| unavailable(&e.0))?;
             Ok(u)
         }
-        _ => {
+        (_, _, reservation) => {
+            if let Some(r) = reservation {
+                auth.trials
+                    .fail(limits, r)
+                    .await
+                    .map_err(|e| unavailable(&e.0))?;
+            }
             let mut b = [0u8; 4];
             let _ = getrandom::fill(&mut b);
             let ms = 10 + u64::from(u32::from_le_bytes(b)) % 1990;

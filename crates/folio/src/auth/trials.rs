@@ -47,9 +47,14 @@ pub struct Reservation {
     email: Option<String>,
 }
 
-/// The in-memory counters of the file store and the writer's wake-up signal.
+/// The in-memory counters of the file store and the writer's wake-up signal. Settled
+/// failures are in `data` (what `.logins` holds); checks still running are counted in
+/// `pending`, so they block like failures but never touch the file.
 pub struct FileState {
     data: Mutex<(Map<String, Value>, bool)>,
+    pending: Mutex<std::collections::HashMap<(&'static str, String), i64>>,
+    /// Held while `.logins` is serialised and written.
+    writing: Mutex<()>,
     wake: Condvar,
 }
 
@@ -102,6 +107,8 @@ impl TrialStore {
     pub fn file(path: PathBuf) -> Self {
         let state = Arc::new(FileState {
             data: Mutex::new((read_file(&path), false)),
+            pending: Mutex::new(Default::default()),
+            writing: Mutex::new(()),
             wake: Condvar::new(),
         });
         let writer = state.clone();
@@ -130,32 +137,24 @@ impl TrialStore {
         let (ip, email) = Self::keys(ip, email);
         match self {
             TrialStore::File { state, .. } => {
-                let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
-                let (data, dirty) = &mut *guard;
-                let t = now();
-                let cutoff = t - limits.timeout;
-                let blocked = count(data, "by-ip", &ip, cutoff) >= limits.trials
+                let guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+                let mut pending = state.pending.lock().unwrap_or_else(|e| e.into_inner());
+                let cutoff = now() - limits.timeout;
+                let used = |kind: &'static str, key: &str| {
+                    count(&guard.0, kind, key, cutoff)
+                        + pending.get(&(kind, key.to_string())).copied().unwrap_or(0)
+                };
+                let blocked = used("by-ip", &ip) >= limits.trials
                     || email
                         .as_deref()
-                        .is_some_and(|e| count(data, "by-email", e, cutoff) >= limits.trials);
+                        .is_some_and(|e| used("by-email", e) >= limits.trials);
                 if blocked {
                     return Ok(None);
                 }
-                let mut bump = |kind: &str, key: &str| {
-                    let n = count(data, kind, key, cutoff);
-                    let m = data
-                        .entry(kind.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    if let Some(m) = m.as_object_mut() {
-                        m.insert(key.to_string(), json!({"time": t, "trials": n + 1}));
-                    }
-                };
-                bump("by-ip", &ip);
+                *pending.entry(("by-ip", ip.clone())).or_insert(0) += 1;
                 if let Some(e) = &email {
-                    bump("by-email", e);
+                    *pending.entry(("by-email", e.clone())).or_insert(0) += 1;
                 }
-                *dirty = true;
-                state.wake.notify_one();
                 Ok(Some(Reservation { ip, email }))
             }
             TrialStore::Redis(r) => {
@@ -203,32 +202,11 @@ impl TrialStore {
         }
     }
 
-    /// Gives a reserved trial back (the password was right).
+    /// Gives a reserved trial back (the password was right): nothing is recorded.
     pub async fn release(&self, r: Reservation) -> Result<(), Unavailable> {
         match self {
             TrialStore::File { state, .. } => {
-                let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
-                let (data, dirty) = &mut *guard;
-                let mut give_back = |kind: &str, key: &str| {
-                    if let Some(Value::Object(m)) = data.get_mut(kind) {
-                        let n = m
-                            .get(key)
-                            .and_then(|e| e.get("trials"))
-                            .and_then(Value::as_i64)
-                            .unwrap_or(0);
-                        if n <= 1 {
-                            m.remove(key);
-                        } else if let Some(e) = m.get_mut(key).and_then(Value::as_object_mut) {
-                            e.insert("trials".into(), json!(n - 1));
-                        }
-                    }
-                };
-                give_back("by-ip", &r.ip);
-                if let Some(e) = &r.email {
-                    give_back("by-email", e);
-                }
-                *dirty = true;
-                state.wake.notify_one();
+                unreserve(state, &r);
                 Ok(())
             }
             TrialStore::Redis(redis) => {
@@ -244,11 +222,60 @@ impl TrialStore {
         }
     }
 
+    /// Records a reserved trial as a failure (the password was wrong): the counters (and
+    /// `.logins`) count it from now on.
+    pub async fn fail(&self, limits: Limits, r: Reservation) -> Result<(), Unavailable> {
+        match self {
+            TrialStore::File { state, .. } => {
+                let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
+                unreserve(state, &r);
+                let (data, dirty) = &mut *guard;
+                let t = now();
+                let cutoff = t - limits.timeout;
+                let mut bump = |kind: &str, key: &str| {
+                    let n = count(data, kind, key, cutoff);
+                    let m = data
+                        .entry(kind.to_string())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(m) = m.as_object_mut() {
+                        m.insert(key.to_string(), json!({"time": t, "trials": n + 1}));
+                    }
+                };
+                bump("by-ip", &r.ip);
+                if let Some(e) = &r.email {
+                    bump("by-email", e);
+                }
+                *dirty = true;
+                state.wake.notify_one();
+                Ok(())
+            }
+            // The reservation already counted it.
+            TrialStore::Redis(_) => Ok(()),
+        }
+    }
+
     /// Writes pending changes now (tests, shutdown).
     pub fn flush(&self) {
         if let TrialStore::File { path, state } = self {
             flush_once(state, path);
         }
+    }
+}
+
+fn unreserve(state: &FileState, r: &Reservation) {
+    let mut pending = state.pending.lock().unwrap_or_else(|e| e.into_inner());
+    let mut give_back = |kind: &'static str, key: &str| {
+        let k = (kind, key.to_string());
+        if let Some(n) = pending.get_mut(&k) {
+            *n -= 1;
+            if *n <= 0 {
+                pending.remove(&k);
+            }
+        }
+    };
+    give_back("by-ip", &r.ip);
+    if let Some(e) = &r.email {
+        give_back("by-email", e);
     }
 }
 
@@ -268,6 +295,7 @@ fn write_loop(state: &FileState, path: &Path) {
 }
 
 fn flush_once(state: &FileState, path: &Path) {
+    let _writing = state.writing.lock().unwrap_or_else(|e| e.into_inner());
     // Serialise under the lock (bounded by MAX_ENTRIES), write outside it.
     let text = {
         let mut guard = state.data.lock().unwrap_or_else(|e| e.into_inner());
@@ -379,13 +407,12 @@ mod tests {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(
-                store
-                    .reserve(limits(3), ip, Some("a@x.org"))
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
+            let r = store
+                .reserve(limits(3), ip, Some("a@x.org"))
+                .await
+                .unwrap()
+                .expect("not blocked yet");
+            store.fail(limits(3), r).await.unwrap();
         }
         assert!(
             store.reserve(limits(3), ip, None).await.unwrap().is_none(),
@@ -417,6 +444,19 @@ mod tests {
         // A restart reads the counters back.
         let again = TrialStore::file(path.clone());
         assert!(again.reserve(limits(3), ip, None).await.unwrap().is_none());
+        // A check that is still running blocks like a failure but writes nothing.
+        let held = again
+            .reserve(limits(4), "192.0.2.9".parse().unwrap(), None)
+            .await
+            .unwrap();
+        assert!(held.is_some());
+        assert!(
+            again
+                .reserve(limits(1), "192.0.2.9".parse().unwrap(), None)
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Expired entries do not block.
         let expired = Limits {
             trials: 3,
