@@ -2,7 +2,6 @@
 //! PHP array), `.htpasswd` (a `$2y$` bcrypt hash) and `user.txt`, so real Kirby reads what
 //! Folio writes. Used by the `folio user` CLI (acting as the site owner) and the users API.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,7 +9,7 @@ use crate::format::php_array::{self, Key, Value};
 use crate::format::txt;
 use crate::model::Content;
 use crate::snapshot::Snapshot;
-use crate::store::{sync_dir, write_atomic};
+use crate::store::write_atomic;
 use crate::{Error, password};
 
 /// The Panel UI languages a user may pick (Kirby's translation codes).
@@ -290,24 +289,12 @@ pub fn write_password_hash(root: &Path, id: &str, hash: &str) -> Result<(), Erro
         .duration_since(UNIX_EPOCH)
         .map_err(|e| Error::internal(e.to_string()))?;
     let stamp = UNIX_EPOCH + Duration::from_secs(now.as_secs() + 1);
-    write_with_mtime(&path, body.as_bytes(), stamp).map_err(|e| Error::internal(e.to_string()))?;
+    crate::store::write_atomic_with_mtime(&path, body.as_bytes(), Some(stamp))
+        .map_err(|e| Error::internal(e.to_string()))?;
     if let Ok(wait) = stamp.duration_since(SystemTime::now()) {
         std::thread::sleep(wait);
     }
     Ok(())
-}
-
-/// Like [`write_atomic`], with the file's mtime set before it is renamed into place.
-fn write_with_mtime(path: &Path, bytes: &[u8], mtime: SystemTime) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-folio-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().set_modified(mtime)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
 }
 
 /// Changes the value of one key of `index.php`, keeping the others (and unknown keys).
