@@ -9,7 +9,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{Request, Server, Site, assert_unauthenticated};
+use support::{Process, Request, Site, assert_unauthenticated};
 
 /// Opens a connection and sends the first part of a request head, never the end of it.
 fn stalled(addr: SocketAddr) -> TcpStream {
@@ -41,7 +41,7 @@ fn read_until_closed(s: &mut TcpStream, timeout: Duration) -> (Vec<u8>, bool) {
 #[test]
 fn stalled_heads_are_cut_off_and_never_lock_other_clients_out() {
     let site = Site::new();
-    let server = Server::start_on(
+    let server = Process::start_on(
         &site.root,
         &[
             "folio.maxConnections=40",
@@ -76,7 +76,7 @@ fn stalled_heads_are_cut_off_and_never_lock_other_clients_out() {
 #[test]
 fn a_slowloris_trickle_is_closed_by_the_header_deadline() {
     let site = Site::new();
-    let server = Server::start_on(
+    let server = Process::start_on(
         &site.root,
         &["folio.headerTimeout=1", "folio.keepAliveTimeout=10"],
     );
@@ -119,7 +119,7 @@ fn a_slowloris_trickle_is_closed_by_the_header_deadline() {
 #[test]
 fn idle_connections_are_closed_after_the_keep_alive_timeout() {
     let site = Site::new();
-    let server = Server::start_on(
+    let server = Process::start_on(
         &site.root,
         &[
             "folio.keepAliveTimeout=1",
@@ -168,7 +168,7 @@ fn idle_connections_are_closed_after_the_keep_alive_timeout() {
 #[test]
 fn one_client_ip_cannot_take_every_connection() {
     let site = Site::new();
-    let server = Server::start_on(
+    let server = Process::start_on(
         &site.root,
         &["folio.maxConnectionsPerIp=5", "folio.headerTimeout=30"],
     );
@@ -185,7 +185,7 @@ fn one_client_ip_cannot_take_every_connection() {
 #[test]
 fn sigterm_stops_the_server_within_the_shutdown_deadline() {
     let site = Site::new();
-    let mut server = Server::start_on(
+    let mut server = Process::start_on(
         &site.root,
         &["folio.shutdownTimeout=1", "folio.headerTimeout=60"],
     );
@@ -205,7 +205,7 @@ fn sigterm_stops_the_server_within_the_shutdown_deadline() {
 #[test]
 fn sigterm_lets_an_idle_server_exit_at_once() {
     let site = Site::new();
-    let mut server = Server::start_on(&site.root, &["folio.shutdownTimeout=30"]);
+    let mut server = Process::start_on(&site.root, &["folio.shutdownTimeout=30"]);
     assert_unauthenticated(&server.get("/api/site"));
     let started = Instant::now();
     server.terminate();
@@ -219,7 +219,7 @@ fn tls_at_the_descriptor_limit_backs_off_instead_of_spinning() {
     // The cap follows the descriptor limit, so connections over it are refused cheaply;
     // with `maxConnections` forced higher than the descriptors allow, accept() itself
     // fails with EMFILE and must back off.
-    let server = Server::start_tls_limited(&site.root, &[], 128);
+    let server = Process::start_tls_limited(&site.root, &[], 128);
     let conns: Vec<TcpStream> = (0..200)
         .filter_map(|_| TcpStream::connect(server.addr).ok())
         .collect();
@@ -244,23 +244,23 @@ fn tls_at_the_descriptor_limit_backs_off_instead_of_spinning() {
 #[test]
 fn hsts_over_tls_only_and_it_can_be_turned_off() {
     let site = Site::new();
-    let tls = Server::start_tls(&site.root, &[]);
+    let tls = Process::start_tls(&site.root, &[]);
     let r = tls.get("/api/site");
     assert_eq!(
         r.header("strict-transport-security"),
         Some("max-age=31536000")
     );
-    let plain = Server::start_on(&site.root, &[]);
+    let plain = Process::start_on(&site.root, &[]);
     assert_eq!(
         plain.get("/api/site").header("strict-transport-security"),
         None
     );
-    let off = Server::start_tls(&site.root, &["folio.hsts=false"]);
+    let off = Process::start_tls(&site.root, &["folio.hsts=false"]);
     assert_eq!(
         off.get("/api/site").header("strict-transport-security"),
         None
     );
-    let custom = Server::start_tls(&site.root, &["folio.hsts=max-age=60; includeSubDomains"]);
+    let custom = Process::start_tls(&site.root, &["folio.hsts=max-age=60; includeSubDomains"]);
     assert_eq!(
         custom.get("/api/site").header("strict-transport-security"),
         Some("max-age=60; includeSubDomains")
@@ -268,7 +268,7 @@ fn hsts_over_tls_only_and_it_can_be_turned_off() {
 }
 
 /// Peak resident memory of the server so far (`VmHWM`), in KiB.
-fn peak_rss_kib(server: &Server) -> u64 {
+fn peak_rss_kib(server: &Process) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
     status
         .lines()
@@ -297,18 +297,10 @@ fn stalled_body(addr: SocketAddr, head: &str, sent: usize) -> TcpStream {
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
 
-fn basic(account: (&str, &str)) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", account.0, account.1))
-    )
-}
-
 #[test]
 fn anonymous_and_unknown_route_bodies_are_never_buffered() {
     let site = Site::new();
-    let server = Server::start_on(&site.root, &["folio.bodyTimeout=30"]);
+    let server = Process::start_on(&site.root, &["folio.bodyTimeout=30"]);
     let before = peak_rss_kib(&server);
     let mut held = Vec::new();
     for i in 0..60 {
@@ -344,11 +336,11 @@ fn anonymous_and_unknown_route_bodies_are_never_buffered() {
 #[test]
 fn authenticated_bodies_have_a_size_limit_and_a_deadline() {
     let site = Site::new();
-    let server = Server::start_on(
+    let server = Process::start_on(
         &site.root,
         &["folio.bodyTimeout=1", "folio.maxBodySize=100000"],
     );
-    let auth = basic(ADMIN);
+    let auth = support::basic(ADMIN);
     // Declared too large: refused before a byte of it is read.
     let head = format!(
         "PATCH /api/pages/home HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: 100001\r\n\r\n"
@@ -386,11 +378,14 @@ fn authenticated_bodies_have_a_size_limit_and_a_deadline() {
 #[test]
 fn uploads_stream_to_disk_instead_of_memory() {
     let site = Site::new();
-    let server = Server::start_on(&site.root, &["folio.maxBodySize=40000000"]);
+    let server = Process::start_on(&site.root, &["folio.maxBodySize=40000000"]);
     // Warm up (first requests allocate caches), then measure the peak around one upload.
     assert_eq!(
         server
-            .send(&Request::new("GET", "/api/pages/home").header("Authorization", &basic(ADMIN)))
+            .send(
+                &Request::new("GET", "/api/pages/home")
+                    .header("Authorization", &support::basic(ADMIN))
+            )
             .status,
         200
     );
@@ -402,7 +397,7 @@ fn uploads_stream_to_disk_instead_of_memory() {
     body.extend_from_slice(b"\r\n--XyZ--\r\n");
     let r = server.send(
         &Request::new("POST", "/api/pages/home/files")
-            .header("Authorization", &basic(ADMIN))
+            .header("Authorization", &support::basic(ADMIN))
             .header("Content-Type", "multipart/form-data; boundary=XyZ")
             .body(body),
     );
@@ -433,8 +428,8 @@ fn the_response_cache_is_bounded_in_bytes_and_skips_unknown_parameters() {
     text.push_str("\n\n----\n\nBig: ");
     text.push_str(&"lorem ipsum ".repeat(90_000));
     std::fs::write(&path, text).unwrap();
-    let server = Server::start_on(&site.root, &["folio.responseCacheBytes=16000000"]);
-    let auth = basic(ADMIN);
+    let server = Process::start_on(&site.root, &["folio.responseCacheBytes=16000000"]);
+    let auth = support::basic(ADMIN);
     let get = |target: &str| {
         let r = server.send(&Request::new("GET", target).header("Authorization", &auth));
         assert_eq!(r.status, 200, "{target}: {}", r.text());
@@ -466,8 +461,8 @@ fn the_response_cache_is_bounded_in_bytes_and_skips_unknown_parameters() {
 #[test]
 fn numeric_input_is_validated_before_anything_is_written() {
     let site = Site::new();
-    let server = Server::start_on(&site.root, &[]);
-    let auth = basic(ADMIN);
+    let server = Process::start_on(&site.root, &[]);
+    let auth = support::basic(ADMIN);
     let content = site.root.join("content");
     let before = support::tree_hash(&content);
     let send = |method: &str, path: &str, body: serde_json::Value| {

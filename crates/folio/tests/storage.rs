@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use support::{Request, Server};
+use support::{Process, Request};
 
 const ADMIN: &str = "Basic YWRtaW5AZXhhbXBsZS5jb206YWRtaW4tc2VjcmV0LTE="; // admin@example.com:admin-secret-1
 
@@ -195,7 +195,7 @@ fn sigkill_mid_storm_loses_no_acknowledged_write_and_tears_no_file() {
 
 #[test]
 fn concurrent_patches_of_different_fields_both_persist() {
-    let server = Server::default_config();
+    let server = Process::default_config();
     let addr = server.addr;
     let a = std::thread::spawn(move || {
         for i in 0..25 {
@@ -241,7 +241,7 @@ fn concurrent_patches_of_different_fields_both_persist() {
 
 #[test]
 fn stale_if_match_is_412_and_changes_nothing() {
-    let server = Server::default_config();
+    let server = Process::default_config();
     let get =
         || server.send(&Request::new("GET", "/api/pages/contact").header("Authorization", ADMIN));
     let first = get();
@@ -289,7 +289,7 @@ fn stale_if_match_is_412_and_changes_nothing() {
 
 #[test]
 fn an_outside_edit_just_before_a_write_is_never_overwritten() {
-    let server = Server::default_config();
+    let server = Process::default_config();
     let path = content_file(&server.root, "contact", "default");
     let etag_before = server
         .send(&Request::new("GET", "/api/pages/contact").header("Authorization", ADMIN))
@@ -342,7 +342,7 @@ fn an_outside_edit_just_before_a_write_is_never_overwritten() {
 
 #[test]
 fn bad_write_input_changes_nothing_on_disk() {
-    let server = Server::start(&["folio.maxBodySize=4096"]);
+    let server = Process::start(&["folio.maxBodySize=4096"]);
     let content = server.root.join("content");
     let before = support::tree_hash(&content);
     let send = |method: &str, path: &str, body: Option<&str>| {
@@ -510,7 +510,7 @@ fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
 
 #[test]
 fn uploads_whose_bytes_contradict_the_extension_are_refused() {
-    let server = Server::default_config();
+    let server = Process::default_config();
     let page = server.root.join("content/1_blog/20240105_first-light");
     let before = support::tree_hash(&server.root.join("content"));
     for (name, bytes) in [
@@ -537,7 +537,7 @@ fn uploads_whose_bytes_contradict_the_extension_are_refused() {
 
 #[test]
 fn uploads_are_served_with_nosniff_and_active_types_as_attachments() {
-    let server = Server::default_config();
+    let server = Process::default_config();
     let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"2\" height=\"2\"><rect width=\"1\" height=\"1\"/></svg>";
     let (ctype, body) = multipart("mark.svg", svg);
     let r = server.send(

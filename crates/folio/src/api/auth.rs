@@ -1,27 +1,39 @@
 //! `auth`: the logged-in user, login (session + CSRF, e-mail and password), logout and ping.
 
-use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use folio_core::Error;
 use folio_core::permissions::Actor;
 
-use super::ApiState;
 use super::extract::{Login, Open, Read};
 use super::reply::{ApiResult, Reply};
 use super::request::get_ci;
+use super::table::{Doc, Table};
 use super::views::Plan;
 use crate::auth::password::{Check, validate_password};
 
 /// The routes of this resource.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/auth", get(get_auth))
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/auth/ping", post(ping))
+pub fn routes() -> Table {
+    Table::new("auth")
+        .get("/auth", get_auth, Doc::new("The signed-in user"))
+        .post(
+            "/auth/login",
+            login,
+            Doc::new("Signs in with e-mail and password; sets the session cookie")
+                .open()
+                .json(),
+        )
+        .post(
+            "/auth/logout",
+            logout,
+            Doc::new("Signs out and destroys the session").open().ok(),
+        )
+        .post(
+            "/auth/ping",
+            ping,
+            Doc::new("Keeps the session alive").open().bare(),
+        )
 }
 
 /// `GET auth`: the logged-in user (Kirby's `auth` view unless `?select`).

@@ -4,9 +4,7 @@
 //! Uploads and replaces answer in Kirby's upload envelope (`{status,data}`, or 400
 //! `{status,message}` / `{status,errors}`).
 
-use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
 use serde_json::{Map, Value, json};
 
 use folio_core::actions::file::{self, Bytes, Created, Upload as Uploaded};
@@ -17,69 +15,101 @@ use folio_core::permissions::Actor;
 use folio_core::{Error, Snapshot};
 use folio_wire::multipart::{self, FilePart};
 
-use super::ApiState;
 use super::extract::{Call, Read, Upload, Write};
 use super::lookup::{Owner, collection, file_parent, find_file, find_user, search_query};
 use super::pages::if_match;
 use super::reply::{ApiResult, Reply};
 use super::request::{get_ci, whole_number};
+use super::table::{Doc, Table};
 use super::views::{Plan, V};
 
 /// The routes of this resource.
-pub fn routes() -> Router<ApiState> {
-    let mut r = Router::new();
+pub fn routes() -> Table {
+    let mut t = Table::new("files");
     for (prefix, owner) in [
         ("/site", Owner::Site),
         ("/pages/{id}", Owner::Page),
         ("/users/{id}", Owner::User),
         ("/account", Owner::Account),
     ] {
-        r = r
-            .route(
+        t = t
+            .get(
                 &format!("{prefix}/files"),
-                get(move |Read(call): Read| async move { list(call, owner) }),
+                move |Read(call): Read| async move { list(call, owner) },
+                Doc::new("The files of a site, page or user").collection(),
             )
-            .route(
+            .get(
                 &format!("{prefix}/files/search"),
-                get(move |Read(call): Read| async move { search(call, owner, true) })
-                    .post(move |Write(call): Write| async move { search(call, owner, false) }),
+                move |Read(call): Read| async move { search(call, owner, true) },
+                Doc::new("Searches the files (`q`)").collection(),
             )
-            .route(
+            .post(
+                &format!("{prefix}/files/search"),
+                move |Write(call): Write| async move { search(call, owner, false) },
+                Doc::new("Searches the files").json().collection(),
+            )
+            .get(
                 &format!("{prefix}/files/{{file}}"),
-                get(move |Read(call): Read| async move { get_file(call, owner) }),
+                move |Read(call): Read| async move { get_file(call, owner) },
+                Doc::new("One file"),
             );
     }
     // Writes: site and page files; avatars of users and of the account.
     for (prefix, owner) in [("/site", Owner::Site), ("/pages/{id}", Owner::Page)] {
-        r = r
-            .route(
+        t = t
+            .post(
                 &format!("{prefix}/files"),
-                post(move |Upload(call): Upload| upload(call, owner)),
+                move |Upload(call): Upload| upload(call, owner),
+                Doc::new("Uploads a file").multipart(),
             )
-            .route(
+            .patch(
                 &format!("{prefix}/files/sort"),
-                patch(move |Write(call): Write| sort(call, owner)),
+                move |Write(call): Write| sort(call, owner),
+                Doc::new("Sorts the files (`files`: their filenames in order)")
+                    .json()
+                    .ok(),
             )
-            .route(
+            .post(
                 &format!("{prefix}/files/{{file}}"),
-                post(move |Upload(call): Upload| replace(call, owner))
-                    .patch(move |Write(call): Write| update(call, owner))
-                    .delete(move |Write(call): Write| delete(call, owner)),
+                move |Upload(call): Upload| replace(call, owner),
+                Doc::new("Replaces a file's bytes").multipart(),
             )
-            .route(
+            .patch(
+                &format!("{prefix}/files/{{file}}"),
+                move |Write(call): Write| update(call, owner),
+                Doc::new("Updates a file's content").json(),
+            )
+            .delete(
+                &format!("{prefix}/files/{{file}}"),
+                move |Write(call): Write| delete(call, owner),
+                Doc::new("Deletes a file").ok(),
+            )
+            .patch(
                 &format!("{prefix}/files/{{file}}/name"),
-                patch(move |Write(call): Write| rename(call, owner)),
+                move |Write(call): Write| rename(call, owner),
+                Doc::new("Renames a file").json(),
             );
     }
     for (prefix, owner) in [("/users/{id}", Owner::User), ("/account", Owner::Account)] {
-        r = r.route(
-            &format!("{prefix}/avatar"),
-            get(move |Read(call): Read| async move { get_avatar(call, owner) })
-                .post(move |Upload(call): Upload| upload_avatar(call, owner))
-                .delete(move |Write(call): Write| delete_avatar(call, owner)),
-        );
+        let path = format!("{prefix}/avatar");
+        t = t
+            .get(
+                &path,
+                move |Read(call): Read| async move { get_avatar(call, owner) },
+                Doc::new("A user's avatar"),
+            )
+            .post(
+                &path,
+                move |Upload(call): Upload| upload_avatar(call, owner),
+                Doc::new("Uploads a user's avatar").multipart(),
+            )
+            .delete(
+                &path,
+                move |Write(call): Write| delete_avatar(call, owner),
+                Doc::new("Deletes a user's avatar").ok(),
+            );
     }
-    r
+    t
 }
 
 /// The route key of the owner (`site`/`account` have none).

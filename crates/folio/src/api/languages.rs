@@ -2,29 +2,33 @@
 //! far, so the list is empty and writes are refused, but the `languages.*` permissions are
 //! still checked first on every write (GHSA-jm9m-rqr3-wfmh).
 
-use axum::Router;
-use axum::routing::get;
-
 use folio_core::Error;
 use folio_core::permissions::{Target, can};
 
-use super::ApiState;
 use super::extract::{Read, Write};
 use super::lookup::collection;
 use super::reply::ApiResult;
+use super::table::{Doc, Table};
 
 /// The routes of this resource.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route(
+pub fn routes() -> Table {
+    Table::new("languages")
+        .get("/languages", list, Doc::new("The languages").collection())
+        .post(
             "/languages",
-            get(list).post(|Write(call): Write| async move { write(call, "create") }),
+            |Write(call): Write| async move { write(call, "create") },
+            Doc::new("Creates a language").json(),
         )
-        .route(
+        .get("/languages/{code}", get_language, Doc::new("One language"))
+        .patch(
             "/languages/{code}",
-            get(get_language)
-                .patch(|Write(call): Write| async move { write(call, "update") })
-                .delete(|Write(call): Write| async move { write(call, "delete") }),
+            |Write(call): Write| async move { write(call, "update") },
+            Doc::new("Updates a language").json(),
+        )
+        .delete(
+            "/languages/{code}",
+            |Write(call): Write| async move { write(call, "delete") },
+            Doc::new("Deletes a language").ok(),
         )
 }
 

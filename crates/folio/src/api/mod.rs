@@ -20,6 +20,7 @@ pub mod request;
 pub mod roles;
 pub mod site;
 pub mod system;
+pub mod table;
 pub mod users;
 pub mod views;
 
@@ -39,6 +40,8 @@ pub struct ApiState {
     pub auth: Arc<crate::auth::Auth>,
     /// Serialised answers of API reads.
     pub cache: Arc<cache::ResponseCache>,
+    /// The serialised OpenAPI document.
+    pub openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
 }
 
 impl ApiState {
@@ -49,7 +52,12 @@ impl ApiState {
             s.response_cache_entries,
             s.response_cache_bytes,
         ));
-        ApiState { app, auth, cache }
+        ApiState {
+            app,
+            auth,
+            cache,
+            openapi: Arc::default(),
+        }
     }
 }
 
@@ -58,10 +66,10 @@ async fn no_route(State(state): State<ApiState>, req: Request) -> Response {
     extract::no_route(&state, &parts).into_response()
 }
 
-/// Every API route, under `/<api.slug>`. The languages routes exist only with the
+/// Every API route with its description. The languages routes exist only with the
 /// `languages` option, as in Kirby.
-pub fn router(state: ApiState) -> Router {
-    let mut api = Router::new()
+pub fn table(languages: bool) -> table::Table {
+    let mut t = table::Table::new("api")
         .merge(auth::routes())
         .merge(system::routes())
         .merge(site::routes())
@@ -69,9 +77,37 @@ pub fn router(state: ApiState) -> Router {
         .merge(files::routes())
         .merge(users::routes())
         .merge(roles::routes());
-    if state.app.settings.languages {
-        api = api.merge(languages::routes());
+    if languages {
+        t = t.merge(languages::routes());
     }
+    t.merge(
+        table::Table::new("meta").get(
+            "/openapi.json",
+            get_openapi,
+            table::Doc::new("This document: the OpenAPI 3.1 description of the API")
+                .open()
+                .bare(),
+        ),
+    )
+}
+
+/// The OpenAPI document, made from the same table as the router on first use.
+async fn get_openapi(State(state): State<ApiState>) -> Response {
+    let body = state.openapi.get_or_init(|| {
+        let s = &state.app.settings;
+        let doc = table::openapi(&table(s.languages).ops, &s.api_slug);
+        axum::body::Bytes::from(serde_json::to_vec_pretty(&doc).unwrap_or_default())
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.clone(),
+    )
+        .into_response()
+}
+
+/// Every API route, under `/<api.slug>`.
+pub fn router(state: ApiState) -> Router {
+    let api = table(state.app.settings.languages).router;
     let prefix = format!("/{}", state.app.settings.api_slug);
     Router::new()
         .nest(

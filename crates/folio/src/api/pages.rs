@@ -3,8 +3,6 @@
 //! one core action committed through [`crate::app::App::commit`]. The site's writes share
 //! the commit-and-render step ([`commit`]).
 
-use axum::Router;
-use axum::routing::{get, patch, post};
 use serde_json::{Map, Value, json};
 
 use folio_core::Error;
@@ -12,35 +10,98 @@ use folio_core::actions::{Change, Ctx, ModelRef, Precondition, page};
 use folio_core::collections::by_status;
 use folio_core::model::{PageIdx, content_etag};
 
-use super::ApiState;
 use super::extract::{Call, Read, Write};
 use super::lookup::{find_page, pages_collection, search, search_query};
 use super::reply::{ApiResult, Reply};
 use super::request::{get_ci, whole_number};
 use super::site::section;
+use super::table::{Doc, Table};
 use super::views::Plan;
 
 /// The routes of this resource.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route(
+pub fn routes() -> Table {
+    Table::new("pages")
+        .get("/pages/{id}", get_page, Doc::new("One page"))
+        .patch(
             "/pages/{id}",
-            get(get_page).patch(update_page).delete(delete_page),
+            update_page,
+            Doc::new("Updates a page's content").json(),
         )
-        .route("/pages/{id}/children", get(get_children).post(create_child))
-        .route(
+        .delete(
+            "/pages/{id}",
+            delete_page,
+            Doc::new("Deletes a page (`force` for one with children)").ok(),
+        )
+        .get(
+            "/pages/{id}/children",
+            get_children,
+            Doc::new("A page's children").collection(),
+        )
+        .post(
+            "/pages/{id}/children",
+            create_child,
+            Doc::new("Creates a child page").json(),
+        )
+        .get(
             "/pages/{id}/children/search",
-            get(search_children).post(search_children_post),
+            search_children,
+            Doc::new("Searches a page's children (`q`)").collection(),
         )
-        .route("/pages/{id}/blueprint", get(get_blueprint))
-        .route("/pages/{id}/blueprints", get(get_blueprints))
-        .route("/pages/{id}/sections/{section}", get(get_section))
-        .route("/pages/{id}/status", patch(change_status))
-        .route("/pages/{id}/slug", patch(change_slug))
-        .route("/pages/{id}/title", patch(change_title))
-        .route("/pages/{id}/template", patch(change_template))
-        .route("/pages/{id}/duplicate", post(duplicate))
-        .route("/pages/{id}/changes/{op}", post(changes))
+        .post(
+            "/pages/{id}/children/search",
+            search_children_post,
+            Doc::new("Searches a page's children").json().collection(),
+        )
+        .get(
+            "/pages/{id}/blueprint",
+            get_blueprint,
+            Doc::new("A page's blueprint"),
+        )
+        .get(
+            "/pages/{id}/blueprints",
+            get_blueprints,
+            Doc::new("Blueprints a page may change to").bare(),
+        )
+        .get(
+            "/pages/{id}/sections/{section}",
+            get_section,
+            Doc::new("One section of a page's blueprint").bare(),
+        )
+        .patch(
+            "/pages/{id}/status",
+            change_status,
+            Doc::new("Changes a page's status (`draft`, `unlisted`, `listed` with `position`)")
+                .json(),
+        )
+        .patch(
+            "/pages/{id}/slug",
+            change_slug,
+            Doc::new("Changes a page's slug").json(),
+        )
+        .patch(
+            "/pages/{id}/title",
+            change_title,
+            Doc::new("Changes a page's title").json(),
+        )
+        .patch(
+            "/pages/{id}/template",
+            change_template,
+            Doc::new("Changes a page's template").json(),
+        )
+        .post(
+            "/pages/{id}/duplicate",
+            duplicate,
+            Doc::new("Duplicates a page (`slug`, `title`, `children`, `files`)").json(),
+        )
+        .post(
+            "/pages/{id}/changes/{op}",
+            changes,
+            Doc::new(
+                "Saves, publishes or discards a page's changes (`save`, `publish`, `discard`)",
+            )
+            .json()
+            .bare(),
+        )
 }
 
 /// The request body as an object (anything else is an empty one).

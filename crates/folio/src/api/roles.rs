@@ -1,21 +1,18 @@
 //! `roles`: the roles the caller may see (a role is visible when the caller could access a
 //! user with it), and one role by name.
 
-use axum::Router;
-use axum::routing::get;
-
 use folio_core::Error;
 
-use super::ApiState;
 use super::extract::Read;
 use super::lookup::collection;
 use super::reply::{ApiResult, Reply};
+use super::table::{Doc, Table};
 
 /// The routes of this resource.
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/roles", get(list))
-        .route("/roles/{name}", get(get_role))
+pub fn routes() -> Table {
+    Table::new("roles")
+        .get("/roles", list, Doc::new("The roles").collection())
+        .get("/roles/{name}", get_role, Doc::new("One role"))
 }
 
 async fn list(Read(call): Read) -> ApiResult {

@@ -1,9 +1,7 @@
 //! `site`: the site model, its children, search, find, blueprints and sections, and the
 //! site's writes (update, title, a new top-level page).
 
-use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 
 use folio_core::Error;
@@ -14,29 +12,88 @@ use folio_core::model::{PageIdx, content_etag};
 use folio_core::permissions::{Target, can};
 use folio_core::snapshot::UuidTarget;
 
-use super::ApiState;
 use super::extract::{Call, Read, Write};
 use super::lookup::{pages_collection, search, search_query, site_access};
 use super::pages::{Answer, body_object, commit, if_match, text};
 use super::reply::{ApiResult, Reply};
+use super::table::{Doc, Table};
 use super::views::V;
 
 /// The routes of this resource (site files are in `files`).
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/site", get(get_site).patch(update_site))
-        .route("/site/title", patch(change_title))
-        .route("/site/children", get(get_children).post(create_child))
-        .route(
-            "/site/children/search",
-            get(search_children).post(search_children_post),
+pub fn routes() -> Table {
+    Table::new("site")
+        .get("/site", get_site, Doc::new("The site"))
+        .patch(
+            "/site",
+            update_site,
+            Doc::new("Updates the site's content").json(),
         )
-        .route("/site/search", get(search_site).post(search_site_post))
-        .route("/site/find", post(find))
-        .route("/site/blueprint", get(get_blueprint))
-        .route("/site/blueprints", get(get_blueprints))
-        .route("/site/sections/{section}", get(get_section))
-        .route("/site/changes/{op}", post(changes))
+        .patch(
+            "/site/title",
+            change_title,
+            Doc::new("Changes the site's title").json(),
+        )
+        .get(
+            "/site/children",
+            get_children,
+            Doc::new("The site's pages").collection(),
+        )
+        .post(
+            "/site/children",
+            create_child,
+            Doc::new("Creates a page at the top level").json(),
+        )
+        .get(
+            "/site/children/search",
+            search_children,
+            Doc::new("Searches the site's pages (`q`)").collection(),
+        )
+        .post(
+            "/site/children/search",
+            search_children_post,
+            Doc::new("Searches the site's pages (`search`, `limit`, `page`)")
+                .json()
+                .collection(),
+        )
+        .get(
+            "/site/search",
+            search_site,
+            Doc::new("Searches every page (`q`)").collection(),
+        )
+        .post(
+            "/site/search",
+            search_site_post,
+            Doc::new("Searches every page").json().collection(),
+        )
+        .post(
+            "/site/find",
+            find,
+            Doc::new("Finds pages by id").json().collection(),
+        )
+        .get(
+            "/site/blueprint",
+            get_blueprint,
+            Doc::new("The site's blueprint"),
+        )
+        .get(
+            "/site/blueprints",
+            get_blueprints,
+            Doc::new("Blueprints a new top-level page may use").bare(),
+        )
+        .get(
+            "/site/sections/{section}",
+            get_section,
+            Doc::new("One section of the site's blueprint").bare(),
+        )
+        .post(
+            "/site/changes/{op}",
+            changes,
+            Doc::new(
+                "Saves, publishes or discards the site's changes (`save`, `publish`, `discard`)",
+            )
+            .json()
+            .bare(),
+        )
 }
 
 /// `GET site`.

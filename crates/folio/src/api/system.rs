@@ -4,26 +4,35 @@
 
 use serde_json::{Map, Value, json};
 
-use axum::Router;
-use axum::routing::get;
-
 use folio_core::Error;
 use folio_core::permissions::{Actor, Target, can};
 use folio_wire::credentials::{is_basic, parse_basic};
 
-use super::ApiState;
 use super::extract::{Call, Open};
 use super::lookup::collection;
 use super::reply::{ApiResult, Reply};
+use super::table::{Doc, Table};
 use super::views::{Plan, V};
 use crate::auth::password::{Check, validate_password};
 
 /// The routes of this resource (open: no gate).
-pub fn routes() -> Router<ApiState> {
-    Router::new()
-        .route("/system", get(get_system))
-        .route("/translations", get(get_translations))
-        .route("/translations/{code}", get(get_translation))
+pub fn routes() -> Table {
+    Table::new("system")
+        .get(
+            "/system",
+            get_system,
+            Doc::new("The installation's state (what the Panel needs before sign-in)").open(),
+        )
+        .get(
+            "/translations",
+            get_translations,
+            Doc::new("The interface translations").open().collection(),
+        )
+        .get(
+            "/translations/{code}",
+            get_translation,
+            Doc::new("One interface translation").open(),
+        )
 }
 
 /// `GET system`: the `panel` view for a logged-in user, else the `login` view. Installable

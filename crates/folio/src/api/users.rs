@@ -4,8 +4,6 @@
 //! pipeline (bcrypt included, on a blocking thread). Changing your own password logs you in
 //! again, so that answer starts a fresh session cookie.
 
-use axum::Router;
-use axum::routing::{get, patch};
 use serde_json::{Map, Value, json};
 
 use folio_core::Error;
@@ -15,53 +13,85 @@ use folio_core::collections::search_users;
 use folio_core::model::{UserIdx, content_etag};
 use folio_core::permissions::{Target, can};
 
-use super::ApiState;
 use super::extract::{Call, Read, Write};
 use super::lookup::{collection, find_user, search_query};
 use super::reply::{ApiResult, Reply};
 use super::request::get_ci;
+use super::table::{Doc, Table};
 use super::views::V;
 
 /// The routes of this resource.
-pub fn routes() -> Router<ApiState> {
-    let mut r = Router::new().route("/users", get(list).post(create)).route(
-        "/users/search",
-        get(|Read(call): Read| async move { search(call, true) })
-            .post(|Write(call): Write| async move { search(call, false) }),
-    );
+pub fn routes() -> Table {
+    let mut t = Table::new("users")
+        .get("/users", list, Doc::new("The users").collection())
+        .post("/users", create, Doc::new("Creates a user").json())
+        .get(
+            "/users/search",
+            |Read(call): Read| async move { search(call, true) },
+            Doc::new("Searches the users (`q`)").collection(),
+        )
+        .post(
+            "/users/search",
+            |Write(call): Write| async move { search(call, false) },
+            Doc::new("Searches the users").json().collection(),
+        );
+    // `/account` is the signed-in user's own `/users/{id}`.
     for prefix in ["/users/{id}", "/account"] {
-        r = r
-            .route(
-                prefix,
-                get(get_user)
-                    .patch(|Write(call): Write| write(call, Op::Update))
-                    .delete(|Write(call): Write| write(call, Op::Delete)),
+        let at = |tail: &str| format!("{prefix}{tail}");
+        t = t
+            .get(&at(""), get_user, Doc::new("One user"))
+            .patch(
+                &at(""),
+                |Write(call): Write| write(call, Op::Update),
+                Doc::new("Updates a user's content").json(),
             )
-            .route(&format!("{prefix}/blueprint"), get(get_blueprint))
-            .route(&format!("{prefix}/blueprints"), get(get_blueprints))
-            .route(&format!("{prefix}/roles"), get(get_roles))
-            .route(
-                &format!("{prefix}/email"),
-                patch(|Write(call): Write| write(call, Op::Email)),
+            .delete(
+                &at(""),
+                |Write(call): Write| write(call, Op::Delete),
+                Doc::new("Deletes a user").ok(),
             )
-            .route(
-                &format!("{prefix}/name"),
-                patch(|Write(call): Write| write(call, Op::Name)),
+            .get(
+                &at("/blueprint"),
+                get_blueprint,
+                Doc::new("A user's blueprint"),
             )
-            .route(
-                &format!("{prefix}/language"),
-                patch(|Write(call): Write| write(call, Op::Language)),
+            .get(
+                &at("/blueprints"),
+                get_blueprints,
+                Doc::new("Blueprints of a user").bare(),
             )
-            .route(
-                &format!("{prefix}/password"),
-                patch(|Write(call): Write| write(call, Op::Password)),
+            .get(
+                &at("/roles"),
+                get_roles,
+                Doc::new("Roles a user may change to").collection(),
             )
-            .route(
-                &format!("{prefix}/role"),
-                patch(|Write(call): Write| write(call, Op::Role)),
+            .patch(
+                &at("/email"),
+                |Write(call): Write| write(call, Op::Email),
+                Doc::new("Changes a user's e-mail").json(),
+            )
+            .patch(
+                &at("/name"),
+                |Write(call): Write| write(call, Op::Name),
+                Doc::new("Changes a user's name").json(),
+            )
+            .patch(
+                &at("/language"),
+                |Write(call): Write| write(call, Op::Language),
+                Doc::new("Changes a user's interface language").json(),
+            )
+            .patch(
+                &at("/password"),
+                |Write(call): Write| write(call, Op::Password),
+                Doc::new("Changes a user's password (`currentPassword` for one's own)").json(),
+            )
+            .patch(
+                &at("/role"),
+                |Write(call): Write| write(call, Op::Role),
+                Doc::new("Changes a user's role").json(),
             );
     }
-    r
+    t
 }
 
 /// The key a `users/<key>/…` or `account/…` route names.

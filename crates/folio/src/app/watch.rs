@@ -41,31 +41,37 @@ fn incremental(current: &Snapshot, root: &Path, paths: &[&PathBuf]) -> Option<Sn
     next
 }
 
-/// Starts the watcher thread. It lives as long as the process.
-pub fn spawn(app: Arc<App>, extra: Vec<Watched>) {
+/// A running watcher; dropping it stops the watching and ends its thread.
+pub struct Watcher {
+    _debouncer: Option<std::sync::Mutex<Box<dyn Send>>>,
+}
+
+/// Starts the watcher thread; it runs until the returned [`Watcher`] is dropped.
+pub fn spawn(app: Arc<App>, extra: Vec<Watched>) -> Watcher {
+    let root = app.root.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut debouncer = match new_debouncer(Duration::from_millis(200), None, tx) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("file watching is off: {e}");
+            return Watcher { _debouncer: None };
+        }
+    };
+    let site_dirs = ["content", "site/accounts", "site/blueprints"].map(|d| root.join(d));
+    for path in site_dirs
+        .iter()
+        .chain(extra.iter().flat_map(|w| w.dirs.iter()))
+    {
+        if path.is_dir()
+            && let Err(e) = debouncer.watch(path, RecursiveMode::Recursive)
+        {
+            tracing::warn!("cannot watch {}: {e}", path.display());
+        }
+    }
     std::thread::Builder::new()
         .name("folio-watch".into())
         .spawn(move || {
-            let root = app.root.clone();
-            let (tx, rx) = std::sync::mpsc::channel();
-            let mut debouncer = match new_debouncer(Duration::from_millis(200), None, tx) {
-                Ok(d) => d,
-                Err(e) => {
-                    tracing::warn!("file watching is off: {e}");
-                    return;
-                }
-            };
-            let site_dirs = ["content", "site/accounts", "site/blueprints"].map(|d| root.join(d));
-            for path in site_dirs
-                .iter()
-                .chain(extra.iter().flat_map(|w| w.dirs.iter()))
-            {
-                if path.is_dir()
-                    && let Err(e) = debouncer.watch(path, RecursiveMode::Recursive)
-                {
-                    tracing::warn!("cannot watch {}: {e}", path.display());
-                }
-            }
+            // Ends when the debouncer (the sender's owner) is dropped with the Watcher.
             for events in rx {
                 let Ok(events) = events else { continue };
                 // Only changes count (reading files while building a snapshot emits access
@@ -120,4 +126,7 @@ pub fn spawn(app: Arc<App>, extra: Vec<Watched>) {
             }
         })
         .expect("spawning the watcher thread");
+    Watcher {
+        _debouncer: Some(std::sync::Mutex::new(Box::new(debouncer))),
+    }
 }

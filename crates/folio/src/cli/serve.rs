@@ -31,7 +31,7 @@ pub async fn start(app: Arc<App>) -> anyhow::Result<Served> {
     let auth = Auth::open(&app).await?;
     let templates = Arc::new(Templates::load(&app.root, &app.config));
     let reload = templates.clone();
-    watch::spawn(
+    let watcher = watch::spawn(
         app.clone(),
         vec![Watched {
             dirs: Templates::folders(&app.root).to_vec(),
@@ -45,6 +45,7 @@ pub async fn start(app: Arc<App>) -> anyhow::Result<Served> {
         app,
         auth,
         templates,
+        watcher: Arc::new(watcher),
     })
 }
 

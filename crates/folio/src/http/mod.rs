@@ -31,6 +31,8 @@ pub struct Served {
     pub auth: Arc<Auth>,
     /// The compiled templates.
     pub templates: Arc<Templates>,
+    /// The file watcher; it stops when the last clone is dropped.
+    pub watcher: Arc<crate::app::watch::Watcher>,
 }
 
 /// The router: the API under `/<api.slug>` (with the session layer), the site's media and

@@ -1,5 +1,6 @@
 //! Shared helpers for Folio's black-box tests: a throwaway copy of the Kirby fixture site,
-//! the real `folio` binary serving it on a free local port, and a tiny raw HTTP/1.1 client.
+//! Folio serving it on a free local port (in this process, or the real `folio` binary where
+//! the process is the point), and a tiny raw HTTP/1.1 client.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -79,55 +80,57 @@ pub fn tree_hash(dir: &Path) -> u64 {
     h.finish()
 }
 
-/// A running `folio serve` on a private copy of the fixture site (or on a given root, see
-/// [`Server::start_on`]); killed on drop.
-pub struct Server {
+/// A running `folio serve` process on a private copy of the fixture site (or on a given
+/// root, see [`Process::start_on`]); killed on drop. For tests where the process is the
+/// point (its memory, its open files, SIGTERM, SIGKILL); everything else uses the in-process
+/// [`Server`].
+pub struct Process {
     child: Child,
     /// The address it listens on.
     pub addr: SocketAddr,
-    /// The Kirby root it serves (for [`Server::start`], a private copy of the fixture).
+    /// The Kirby root it serves (for [`Process::start`], a private copy of the fixture).
     pub root: PathBuf,
     log: PathBuf,
-    /// The client configuration when the server speaks HTTPS ([`Server::start_tls`]).
+    /// The client configuration when the server speaks HTTPS ([`Process::start_tls`]).
     tls: Option<Arc<rustls::ClientConfig>>,
     _dir: tempfile::TempDir,
 }
 
-impl Server {
+impl Process {
     /// Starts a server on the fixture site with the given `--set option=value` overrides.
-    pub fn start(sets: &[&str]) -> Server {
+    pub fn start(sets: &[&str]) -> Process {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root");
         copy_tree(&fixture_root(), &root);
-        Server::launch(dir, root, sets, None, None)
+        Process::launch(dir, root, sets, None, None)
     }
 
     /// Starts a server on an existing root with its open-files limit (soft and hard) set to
     /// `nofile`, as `ulimit -n` does.
-    pub fn start_limited(root: &Path, sets: &[&str], nofile: u64) -> Server {
+    pub fn start_limited(root: &Path, sets: &[&str], nofile: u64) -> Process {
         let dir = tempfile::tempdir().expect("tempdir");
-        Server::launch(dir, root.to_path_buf(), sets, None, Some(nofile))
+        Process::launch(dir, root.to_path_buf(), sets, None, Some(nofile))
     }
 
     /// Starts a server on an existing Kirby root (not copied, not deleted on drop), e.g. a
     /// [`Site`] that several servers share.
-    pub fn start_on(root: &Path, sets: &[&str]) -> Server {
+    pub fn start_on(root: &Path, sets: &[&str]) -> Process {
         let dir = tempfile::tempdir().expect("tempdir");
-        Server::launch(dir, root.to_path_buf(), sets, None, None)
+        Process::launch(dir, root.to_path_buf(), sets, None, None)
     }
 
     /// Starts an HTTPS server (`--tls-cert`/`--tls-key` with a fresh self-signed
-    /// certificate for `127.0.0.1`) on an existing root; [`Server::send`] then speaks TLS.
-    pub fn start_tls(root: &Path, sets: &[&str]) -> Server {
-        Server::tls_server(root, sets, None)
+    /// certificate for `127.0.0.1`) on an existing root; [`Process::send`] then speaks TLS.
+    pub fn start_tls(root: &Path, sets: &[&str]) -> Process {
+        Process::tls_server(root, sets, None)
     }
 
-    /// [`Server::start_tls`] with the open-files limit set to `nofile` (`ulimit -n`).
-    pub fn start_tls_limited(root: &Path, sets: &[&str], nofile: u64) -> Server {
-        Server::tls_server(root, sets, Some(nofile))
+    /// [`Process::start_tls`] with the open-files limit set to `nofile` (`ulimit -n`).
+    pub fn start_tls_limited(root: &Path, sets: &[&str], nofile: u64) -> Process {
+        Process::tls_server(root, sets, Some(nofile))
     }
 
-    fn tls_server(root: &Path, sets: &[&str], nofile: Option<u64>) -> Server {
+    fn tls_server(root: &Path, sets: &[&str], nofile: Option<u64>) -> Process {
         let dir = tempfile::tempdir().expect("tempdir");
         let cert = TestCert::generate();
         let cert_path = dir.path().join("cert.pem");
@@ -139,7 +142,7 @@ impl Server {
             key: key_path,
             client: cert.client_config(),
         };
-        Server::launch(dir, root.to_path_buf(), sets, Some(tls), nofile)
+        Process::launch(dir, root.to_path_buf(), sets, Some(tls), nofile)
     }
 
     fn launch(
@@ -148,7 +151,7 @@ impl Server {
         sets: &[&str],
         tls: Option<TlsFiles>,
         nofile: Option<u64>,
-    ) -> Server {
+    ) -> Process {
         let log = dir.path().join("server.log");
         let ready = dir.path().join("ready");
         // Port 0: the server picks a free port and writes the address it bound to the ready
@@ -186,7 +189,7 @@ impl Server {
         }
         let mut child = cmd.spawn().expect("spawn the folio binary");
         match wait_until_ready(&mut child, &ready) {
-            Ok(addr) => Server {
+            Ok(addr) => Process {
                 child,
                 addr,
                 root,
@@ -206,8 +209,8 @@ impl Server {
     }
 
     /// Starts a server with the fixture's own configuration.
-    pub fn default_config() -> Server {
-        Server::start(&[])
+    pub fn default_config() -> Process {
+        Process::start(&[])
     }
 
     /// The server's stderr so far (for assertion messages).
@@ -279,6 +282,147 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends one request (see [`Request`]), over TLS for a [`Process::start_tls`] server.
+    pub fn send(&self, req: &Request) -> Response {
+        match &self.tls {
+            Some(config) => req.send_tls(self.addr, config.clone()),
+            None => req.send(self.addr),
+        }
+    }
+
+    /// A bare GET.
+    pub fn get(&self, path: &str) -> Response {
+        self.send(&Request::new("GET", path))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Folio running inside the test process (`App::open` and the real HTTP server on a
+/// loopback port 0, on a runtime of its own), on a private copy of the fixture site or on a
+/// given root; stopped on drop. Its log lines go to one buffer shared by every in-process
+/// server of the test binary ([`Server::log`]).
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The Kirby root it serves.
+    pub root: PathBuf,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server on a private copy of the fixture site with `option=value` overrides
+    /// (as `--set` gives them).
+    pub fn start(sets: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        copy_tree(&fixture_root(), &root);
+        Server::launch(dir, root, sets, None)
+    }
+
+    /// Starts a server with the fixture's own configuration.
+    pub fn default_config() -> Server {
+        Server::start(&[])
+    }
+
+    /// Starts a server on an existing Kirby root (not copied, not deleted on drop), e.g. a
+    /// [`Site`] that several servers share.
+    pub fn start_on(root: &Path, sets: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Server::launch(dir, root.to_path_buf(), sets, None)
+    }
+
+    /// Starts an HTTPS server (a fresh self-signed certificate for `127.0.0.1`) on an
+    /// existing root; [`Server::send`] then speaks TLS.
+    pub fn start_tls(root: &Path, sets: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cert = TestCert::generate();
+        let tls = TlsFiles {
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem"),
+            client: cert.client_config(),
+        };
+        std::fs::write(&tls.cert, &cert.cert_pem).expect("write cert.pem");
+        std::fs::write(&tls.key, &cert.key_pem).expect("write key.pem");
+        Server::launch(dir, root.to_path_buf(), sets, Some(tls))
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        root: PathBuf,
+        sets: &[&str],
+        tls: Option<TlsFiles>,
+    ) -> Server {
+        init_log();
+        // Stopping waits for open connections; a test's leftovers should not hold it long.
+        let mut overrides = vec!["folio.shutdownTimeout=1".to_string()];
+        overrides.extend(sets.iter().map(|s| s.to_string()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<SocketAddr, String>>();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let site = root.clone();
+        let files = tls.as_ref().map(|t| (t.cert.clone(), t.key.clone()));
+        let thread = std::thread::Builder::new()
+            .name("folio-server".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("a runtime for the server");
+                let ready = ready_tx.clone();
+                let served = runtime.block_on(async move {
+                    let app = Arc::new(folio::app::App::open(Some(site), &overrides)?);
+                    let acceptor = match &files {
+                        Some((cert, key)) => Some(folio::http::tls::acceptor(cert, key)?),
+                        None => None,
+                    };
+                    let served = folio::cli::serve::start(app.clone()).await?;
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let _ = ready.send(Ok(listener.local_addr()?));
+                    let limits = folio::http::server::Limits::from_settings(&app.settings);
+                    folio::http::server::serve(served, listener, acceptor, limits, async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                });
+                if let Err(e) = served {
+                    let _ = ready_tx.send(Err(format!("{e:#}")));
+                }
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            })
+            .expect("spawn the server thread");
+        match ready_rx.recv_timeout(START_TIMEOUT) {
+            Ok(Ok(addr)) => Server {
+                addr,
+                root,
+                tls: tls.map(|t| t.client),
+                stop: Some(stop_tx),
+                thread: Some(thread),
+                _dir: dir,
+            },
+            Ok(Err(e)) => panic!("folio did not start: {e}"),
+            Err(e) => panic!("folio did not start within {START_TIMEOUT:?}: {e}"),
+        }
+    }
+
+    /// What every in-process server of this test binary has logged so far (the last MiB).
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&LOG.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+
+    /// Whether the server is still serving.
+    pub fn is_alive(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Sends one request (see [`Request`]), over TLS for a [`Server::start_tls`] server.
     pub fn send(&self, req: &Request) -> Response {
         match &self.tls {
@@ -295,9 +439,49 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
+}
+
+/// The shared log buffer of in-process servers.
+static LOG: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+const LOG_KEEP: usize = 1 << 20;
+
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut log = LOG.lock().unwrap_or_else(|e| e.into_inner());
+        log.extend_from_slice(buf);
+        if log.len() > 2 * LOG_KEEP {
+            let cut = log.len() - LOG_KEEP;
+            log.drain(..cut);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Routes the in-process servers' tracing to [`LOG`] (level from `FOLIO_LOG`, else `warn`).
+fn init_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("FOLIO_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .try_init();
+    });
 }
 
 /// A private copy of the fixture site that outlives single servers (several servers can
@@ -805,6 +989,52 @@ fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
         }
         out.extend_from_slice(&data[..size]);
         data = &data[size + 2..];
+    }
+}
+
+/// An `Authorization: Basic` value for an (e-mail, password) pair.
+pub fn basic((email, password): (&str, &str)) -> String {
+    use base64::Engine;
+    let raw = format!("{email}:{password}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// A valid 8-bit grayscale PNG of `w`×`h` pixels (a gradient), padded with a `tEXt` chunk
+/// to exactly `size` bytes when given and reachable (uploads that must match a recorded
+/// file size).
+pub fn png(w: u32, h: u32, size: Option<usize>) -> Vec<u8> {
+    let pixels: Vec<u8> = (0..h)
+        .flat_map(|y| (0..w).map(move |x| ((x * 255 / w.max(1)) ^ (y * 255 / h.max(1))) as u8))
+        .collect();
+    let encode = |padding: usize| {
+        let mut out = Vec::new();
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("PNG header");
+        writer.write_image_data(&pixels).expect("PNG data");
+        if padding > 0 {
+            let mut text = b"Comment\0".to_vec();
+            text.resize(padding, b'.');
+            writer
+                .write_chunk(png::chunk::tEXt, &text)
+                .expect("PNG text chunk");
+        }
+        writer.finish().expect("PNG end");
+        out
+    };
+    let plain = encode(0);
+    // A chunk costs 12 bytes around its data; the text needs its keyword and NUL.
+    match size {
+        Some(t) if t >= plain.len() + 12 + 8 => {
+            let out = encode(t - plain.len() - 12);
+            assert_eq!(out.len(), t, "padded PNG size");
+            out
+        }
+        _ => plain,
     }
 }
 

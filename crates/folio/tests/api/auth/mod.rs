@@ -2,14 +2,12 @@
 //! login/logout, Basic auth, panel access, anonymous access, bad input), run against the real
 //! `folio` binary serving a private copy of the Kirby fixture site (see AUTH.md and API.md).
 
-mod support;
-
-use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-use support::{
+use crate::support::{
     JSON_TYPE, Request, Response, Server, assert_error, assert_unauthenticated, tree_contents,
     tree_hash,
 };
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
 const EDITOR: (&str, &str) = ("editor@example.com", "editor-secret-2");
@@ -102,31 +100,8 @@ fn get_auth(server: &Server, session: &Session) -> Response {
     server.send(&session.apply(Request::new("GET", "/api/auth")))
 }
 
-/// Standard base64 (the tests have no base64 crate).
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b1 = u32::from(chunk.get(1).copied().unwrap_or(0));
-        let b2 = u32::from(chunk.get(2).copied().unwrap_or(0));
-        let n = (u32::from(chunk[0]) << 16) | (b1 << 8) | b2;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn basic((email, password): (&str, &str)) -> String {
-    format!("Basic {}", b64(format!("{email}:{password}").as_bytes()))
-}
-
 fn with_basic(req: Request, account: (&str, &str)) -> Request {
-    req.header("Authorization", &basic(account))
+    req.header("Authorization", &crate::support::basic(account))
 }
 
 #[track_caller]
@@ -533,15 +508,24 @@ fn basic_auth_accepts_valid_and_rejects_wrong_credentials() {
 
 #[test]
 fn malformed_basic_headers_are_invalid_logins() {
-    let mut server = Server::default_config();
-    assert_eq!(b64(&[0xff, 0xfe, 0x3a, 0x61]), "//46YQ==");
+    use base64::Engine;
+    let server = Server::default_config();
     let cases = [
         ("not base64", "Basic %%%".to_string()),
-        ("no colon", format!("Basic {}", b64(ADMIN.0.as_bytes()))),
+        (
+            "no colon",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(ADMIN.0)
+            ),
+        ),
         ("empty", "Basic ".to_string()),
         (
             "not UTF-8",
-            format!("Basic {}", b64(&[0xff, 0xfe, 0x3a, 0x61])),
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode([0xff, 0xfe, 0x3a, 0x61])
+            ),
         ),
     ];
     for (what, header) in cases {
@@ -738,7 +722,7 @@ fn assert_page_not_found(r: &Response, id: &str) {
 
 #[test]
 fn bad_input_never_crashes_and_changes_nothing() {
-    let mut server = Server::default_config();
+    let server = Server::default_config();
     let content = server.root.join("content");
     let before = tree_hash(&content);
     let before_files = tree_contents(&content);
@@ -838,7 +822,7 @@ fn assert_content_unchanged(
 
 #[test]
 fn oversized_body_is_413() {
-    let mut server = Server::start(&["folio.maxBodySize=2048"]);
+    let server = Server::start(&["folio.maxBodySize=2048"]);
     let content = server.root.join("content");
     let before = tree_hash(&content);
     let before_files = tree_contents(&content);

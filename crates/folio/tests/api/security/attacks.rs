@@ -4,17 +4,15 @@
 //! cookie attributes, TLS, two nodes sharing sessions and trial counters through Redis
 //! (including a Redis outage), session invalidation, and the `folio user` CLI.
 
-mod support;
-
+use crate::support::{
+    JSON_TYPE, Redis, Request, Response, Server, Site, assert_error, assert_unauthenticated,
+    folio_cli, tree_contents, tree_hash,
+};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::{
-    JSON_TYPE, Redis, Request, Response, Server, Site, assert_error, assert_unauthenticated,
-    folio_cli, tree_contents, tree_hash,
-};
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
 const EDITOR: (&str, &str) = ("editor@example.com", "editor-secret-2");
@@ -104,18 +102,9 @@ fn get_auth(server: &Server, session: &Session) -> Response {
     server.send(&session.apply(Request::new("GET", "/api/auth")))
 }
 
-fn basic((email, password): (&str, &str)) -> String {
-    use base64::Engine;
-    let raw = format!("{email}:{password}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
-}
-
 /// `GET /api/auth` with Basic credentials.
 fn basic_auth(account: (&str, &str)) -> Request {
-    Request::new("GET", "/api/auth").header("Authorization", &basic(account))
+    Request::new("GET", "/api/auth").header("Authorization", &crate::support::basic(account))
 }
 
 /// The refused-login answer, byte for byte.
@@ -481,7 +470,7 @@ fn unknown_email_and_wrong_password_are_indistinguishable() {
 
 #[test]
 fn oversized_password_is_an_invalid_login() {
-    let mut server = Server::default_config();
+    let server = Server::default_config();
     // The real password followed by padding: must not match (bcrypt looks at 72 bytes only).
     let huge = format!("{}{}", ADMIN.1, "x".repeat(2000 - ADMIN.1.len()));
     assert_eq!(huge.len(), 2000);
@@ -625,7 +614,8 @@ fn tls_allows_basic_auth_and_sets_secure_cookies() {
     let mut tcp = std::net::TcpStream::connect(server.addr).expect("connect");
     tcp.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
-    let plain = Request::new("GET", "/api/auth").header("Authorization", &basic(ADMIN));
+    let plain =
+        Request::new("GET", "/api/auth").header("Authorization", &crate::support::basic(ADMIN));
     let _ = tcp.write_all(&plain.to_bytes(&server.addr.to_string()));
     let mut answer = Vec::new();
     let _ = tcp.read_to_end(&mut answer);
@@ -937,7 +927,7 @@ fn user_cli_manages_accounts_in_kirby_format() {
     let user_url = format!("/api/users/{id}");
     let admin_get = |path: &str| {
         server
-            .send(&Request::new("GET", path).header("Authorization", &basic(ADMIN)))
+            .send(&Request::new("GET", path).header("Authorization", &crate::support::basic(ADMIN)))
             .status
     };
     let seen = poll(Duration::from_secs(5), || {
@@ -1040,7 +1030,7 @@ fn anonymous_csrf_tokens_and_csrf_pages_store_nothing() {
     // The example site: every page calls csrf() in its template.
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("site");
-    support::copy_tree(
+    crate::support::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site"),
         &root,
     );
@@ -1149,7 +1139,7 @@ fn a_concurrent_burst_cannot_defeat_auth_trials() {
         .map(|i| {
             Request::new("GET", "/api/auth").header(
                 "Authorization",
-                &basic((EDITOR.0, &format!("guess-{i:04}-x"))),
+                &crate::support::basic((EDITOR.0, &format!("guess-{i:04}-x"))),
             )
         })
         .collect();
@@ -1192,7 +1182,7 @@ fn a_burst_across_redis_nodes_cannot_defeat_auth_trials() {
     let wrong = |i: usize| {
         Request::new("GET", "/api/auth").header(
             "Authorization",
-            &basic((EDITOR.0, &format!("guess-{i:04}-x"))),
+            &crate::support::basic((EDITOR.0, &format!("guess-{i:04}-x"))),
         )
     };
     std::thread::scope(|scope| {

@@ -3,25 +3,15 @@
 //! any body — not as an id, a title, a URL or a count. What a role may see is decided from
 //! the API itself (a 404 on the model's own route), not from a hard-coded list.
 
-mod support;
-
+use crate::support::{Request, Server};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use support::{Request, Server};
 
 const ROLES: [(&str, &str); 3] = [
     ("admin@example.com", "admin-secret-1"),
     ("editor@example.com", "editor-secret-2"),
     ("client@example.com", "client-secret-3"),
 ];
-
-fn basic(user: &str, pw: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"))
-    )
-}
 
 fn get(server: &Server, auth: &str, path: &str) -> (u16, String) {
     let r = server.send(&Request::new("GET", path).header("Authorization", auth));
@@ -41,7 +31,7 @@ type Inventory = (
 
 /// Every page id, file and user the admin can see (the whole site).
 fn inventory(server: &Server) -> Inventory {
-    let admin = basic(ROLES[0].0, ROLES[0].1);
+    let admin = crate::support::basic((ROLES[0].0, ROLES[0].1));
     let (_, body) = get(
         server,
         &admin,
@@ -126,7 +116,7 @@ fn no_role_sees_what_it_may_not_list() {
     assert!(pages.iter().any(|p| p.0 == "about/internal-memo"));
     let mut checked_hidden = 0;
     for (email, pw) in ROLES {
-        let auth = basic(email, pw);
+        let auth = crate::support::basic((email, pw));
         // What this role may not see, asked of the API itself.
         let hidden_pages: Vec<&(String, String, String)> = pages
             .iter()

@@ -2,18 +2,8 @@
 //! roles"). Each starts a real server on a copy of the fixture site, sometimes with extra
 //! roles and accounts made with `folio user add`, and asserts the safe behaviour.
 
-mod support;
-
+use crate::support::{Request, Server, Site, tree_hash};
 use serde_json::{Value, json};
-use support::{Request, Server, Site, tree_hash};
-
-fn basic(email: &str, pw: &str) -> String {
-    use base64::Engine;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{email}:{pw}"))
-    )
-}
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-secret-1");
 const CLIENT: (&str, &str) = ("client@example.com", "client-secret-3");
@@ -24,8 +14,9 @@ fn call(
     method: &str,
     path: &str,
     body: Option<Value>,
-) -> support::Response {
-    let mut r = Request::new(method, path).header("Authorization", &basic(who.0, who.1));
+) -> crate::support::Response {
+    let mut r =
+        Request::new(method, path).header("Authorization", &crate::support::basic((who.0, who.1)));
     if let Some(b) = body {
         r = r.json(&b);
     }
@@ -41,7 +32,7 @@ fn site_with_role(role: &str, yaml: &str, email: &str, pw: &str) -> Site {
     )
     .unwrap();
     let root = site.root.to_str().unwrap().to_string();
-    let out = support::folio_cli(
+    let out = crate::support::folio_cli(
         &["user", "add", email, "--role", role, "--root", &root],
         &format!("{pw}\n"),
     );
@@ -300,7 +291,7 @@ fn ghsa_39cp_avatars_need_the_user_update_permission() {
         &Request::new("POST", "/api/account/avatar")
             .header(
                 "Authorization",
-                &basic("filer@example.com", "filer-secret-9"),
+                &crate::support::basic(("filer@example.com", "filer-secret-9")),
             )
             .header("Content-Type", "multipart/form-data; boundary=XyZ")
             .body(body.clone()),
@@ -329,7 +320,7 @@ fn ghsa_39cp_avatars_need_the_user_update_permission() {
     // The admin may set it.
     let ok = server.send(
         &Request::new("POST", "/api/account/avatar")
-            .header("Authorization", &basic(ADMIN.0, ADMIN.1))
+            .header("Authorization", &crate::support::basic((ADMIN.0, ADMIN.1)))
             .header("Content-Type", "multipart/form-data; boundary=XyZ")
             .body(body),
     );
@@ -446,7 +437,7 @@ fn ghsa_rf2p_errors_without_debug_leak_no_paths_or_classes() {
         ),
         server.send(
             &Request::new("POST", "/api/pages/blog/children")
-                .header("Authorization", &basic(ADMIN.0, ADMIN.1))
+                .header("Authorization", &crate::support::basic((ADMIN.0, ADMIN.1)))
                 .header("Content-Type", "application/json")
                 .body("{]".as_bytes().to_vec()),
         ),
@@ -608,7 +599,7 @@ fn aliases_of_protected_keys_are_refused_everywhere() {
     assert!(index.contains("'editor'"), "the role is unchanged: {index}");
     // No two pages or files share a UUID.
     let mut seen = std::collections::HashMap::new();
-    for (path, bytes) in support::tree_contents(&content) {
+    for (path, bytes) in crate::support::tree_contents(&content) {
         let text = String::from_utf8_lossy(&bytes);
         for line in text.lines() {
             if let Some(u) = line.strip_prefix("Uuid: ")

@@ -4,12 +4,10 @@
 //! page for anonymous visitors and for a session without preview rights), `/assets/` refuses
 //! every traversal with the same 404, and template changes are picked up while running.
 
-mod support;
-
+use crate::support::{Request, Response, Server, copy_tree, folio_cli};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::{Request, Response, Server, copy_tree, folio_cli};
 
 /// A private copy of the example site (without local sessions or login counters).
 struct Example {

@@ -1,0 +1,3 @@
+//! Permissions: every route, for every role.
+
+mod crawl;
