@@ -750,6 +750,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Raw body bytes.
     pub body: Vec<u8>,
+    /// Send `Content-Length` only when there is a body ([`Request::bare`]).
+    pub bare: bool,
 }
 
 impl Request {
@@ -760,7 +762,14 @@ impl Request {
             path: path.to_string(),
             headers: Vec::new(),
             body: Vec::new(),
+            bare: false,
         }
+    }
+
+    /// No `Content-Length: 0` on a bodiless POST, PATCH or DELETE (as curl sends them).
+    pub fn bare(mut self) -> Request {
+        self.bare = true;
+        self
     }
 
     /// Adds a header line.
@@ -787,7 +796,7 @@ impl Request {
         for (k, v) in &self.headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
-        if !self.body.is_empty() || !matches!(self.method.as_str(), "GET" | "HEAD") {
+        if !self.body.is_empty() || !(self.bare || matches!(self.method.as_str(), "GET" | "HEAD")) {
             head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
         }
         head.push_str("Connection: close\r\n\r\n");
@@ -798,9 +807,19 @@ impl Request {
 
     /// Sends the request on a new connection and reads the whole response.
     pub fn send(&self, addr: SocketAddr) -> Response {
-        let mut stream = TcpStream::connect(addr).expect("connect to folio");
-        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        stream.set_write_timeout(Some(IO_TIMEOUT)).expect("timeout");
+        self.try_send(addr).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Request::send`] that reports a failed exchange instead of panicking.
+    pub fn try_send(&self, addr: SocketAddr) -> Result<Response, String> {
+        let mut stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
+            .map_err(|e| format!("connect to {addr}: {e}"))?;
+        stream
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .map_err(|e| e.to_string())?;
+        stream
+            .set_write_timeout(Some(IO_TIMEOUT))
+            .map_err(|e| e.to_string())?;
         self.exchange(&mut stream, addr)
     }
 
@@ -815,9 +834,14 @@ impl Request {
         let conn = rustls::ClientConnection::new(config, name).expect("TLS client connection");
         let mut stream = rustls::StreamOwned::new(conn, tcp);
         self.exchange(&mut stream, addr)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn exchange<S: Read + Write>(&self, stream: &mut S, addr: SocketAddr) -> Response {
+    fn exchange<S: Read + Write>(
+        &self,
+        stream: &mut S,
+        addr: SocketAddr,
+    ) -> Result<Response, String> {
         let bytes = self.to_bytes(&addr.to_string());
         // A server may answer (and close) before reading a large body; keep what it said.
         let write_result = stream.write_all(&bytes).and_then(|()| stream.flush());
@@ -839,15 +863,17 @@ impl Request {
                 {
                     break;
                 }
-                Err(e) => panic!(
-                    "{} {}: reading the response failed: {e} (write: {write_result:?})",
-                    self.method,
-                    abbreviate(&self.path)
-                ),
+                Err(e) => {
+                    return Err(format!(
+                        "{} {}: reading the response failed: {e} (write: {write_result:?})",
+                        self.method,
+                        abbreviate(&self.path)
+                    ));
+                }
             }
         }
-        Response::parse(&raw).unwrap_or_else(|e| {
-            panic!(
+        Response::parse(&raw).map_err(|e| {
+            format!(
                 "{} {}: unparsable response ({e}): {:?}",
                 self.method,
                 abbreviate(&self.path),
@@ -877,7 +903,18 @@ pub struct Response {
 }
 
 impl Response {
-    fn parse(raw: &[u8]) -> Result<Response, String> {
+    /// Parses a response as read off the wire, skipping interim (1xx) answers.
+    pub fn parse(mut raw: &[u8]) -> Result<Response, String> {
+        loop {
+            let r = Response::parse_one(raw)?;
+            if !(100..200).contains(&r.0.status) {
+                return Ok(r.0);
+            }
+            raw = &raw[r.1..];
+        }
+    }
+
+    fn parse_one(raw: &[u8]) -> Result<(Response, usize), String> {
         let end = raw
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -921,7 +958,7 @@ impl Response {
         } else {
             rest.to_vec()
         };
-        Ok(resp)
+        Ok((resp, end + 4))
     }
 
     /// The first header with this name (case-insensitive).
@@ -929,6 +966,14 @@ impl Response {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header (case-insensitive name), in order.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 

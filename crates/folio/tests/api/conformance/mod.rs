@@ -1,10 +1,10 @@
 //! Kirby conformance harness: replays the recorded Kirby 5.5.2 scenarios in
-//! `tests/fixtures/kirby/scenarios` against the `folio` binary and compares every
-//! normalized answer with its golden record.
+//! `tests/fixtures/kirby/scenarios` against Folio (in this process, on a loopback port) and
+//! compares every normalized answer with its golden record.
 //!
 //! * Each scenario runs from a fresh temporary copy of `tests/fixtures/kirby/root`
 //!   (mtimes are not preserved, so file times are "now", as in the recording).
-//! * Requests go through a tiny raw HTTP/1.1 client so that paths such as
+//! * Requests go through the shared raw HTTP/1.1 test client so that paths such as
 //!   `/api/pages/blog/../../site` or `%2F` reach the server byte for byte.
 //! * `target` steps run against a second server on the same folder, started with
 //!   `--set api.allowInsecure=false`, `--set api.basicAuth=false` or `--set debug=true`.
@@ -17,11 +17,13 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+
+use crate::support::{Request, Response, Server, copy_tree};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 // ---------------------------------------------------------------------------
 // Paths and constants
@@ -36,8 +38,6 @@ fn fixture_dir() -> PathBuf {
     workspace_root().join("tests/fixtures/kirby")
 }
 
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Timestamps within this many seconds of "now" are normalized to `<time>`.
 const TIME_WINDOW: i64 = 3 * 24 * 3600;
 /// Strings longer than this (in chars) are summarized.
@@ -244,80 +244,6 @@ impl Outcome {
     }
 }
 
-/// A running `folio serve` child; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(root: &Path, logs: &Path, label: &str, sets: &[&str]) -> Server {
-    let out = fs::File::create(logs.join(format!("{label}.stdout"))).expect("create log");
-    let err_path = logs.join(format!("{label}.stderr"));
-    let err = fs::File::create(&err_path).expect("create log");
-    // Port 0 plus the ready file: the server reports the port it bound, so no other
-    // process can take it in between.
-    let ready = logs.join(format!("{label}.ready"));
-    let _ = fs::remove_file(&ready);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_folio"));
-    cmd.arg("serve")
-        .arg(root)
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--ready-file")
-        .arg(&ready);
-    for s in sets {
-        cmd.arg("--set").arg(s);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err));
-    let child = cmd.spawn().expect("spawn folio");
-    let mut server = Server { child, port: 0 };
-    let start = Instant::now();
-    loop {
-        if let Some(addr) = fs::read_to_string(&ready)
-            .ok()
-            .and_then(|s| s.trim().parse::<SocketAddr>().ok())
-        {
-            server.port = addr.port();
-            return server;
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-            panic!("folio serve ({label}) exited early with {status}:\n{stderr}");
-        }
-        if start.elapsed() > STARTUP_TIMEOUT {
-            let stderr = fs::read_to_string(&err_path).unwrap_or_default();
-            panic!("folio serve ({label}) did not accept connections within 30 s:\n{stderr}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn copy_tree(src: &Path, dst: &Path) {
-    fs::create_dir_all(dst).unwrap_or_else(|e| panic!("mkdir {}: {e}", dst.display()));
-    for entry in fs::read_dir(src).unwrap_or_else(|e| panic!("read {}: {e}", src.display())) {
-        let entry = entry.unwrap();
-        let from = entry.path();
-        let to = dst.join(entry.file_name());
-        let ft = entry.file_type().unwrap();
-        if ft.is_dir() {
-            copy_tree(&from, &to);
-        } else if ft.is_file() {
-            // A plain read+write: new mtime, and the copy is always writable.
-            let bytes = fs::read(&from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()));
-            fs::write(&to, bytes).unwrap_or_else(|e| panic!("write {}: {e}", to.display()));
-        }
-    }
-}
-
 /// A cookie jar: cookie name -> value, in insertion order.
 #[derive(Default, Clone)]
 struct Jar {
@@ -372,7 +298,6 @@ struct Login {
 
 struct Run {
     root: PathBuf,
-    logs: PathBuf,
     servers: HashMap<String, Server>,
     jars: HashMap<String, Jar>,
     logins: HashMap<(String, String), Login>,
@@ -383,15 +308,15 @@ struct Run {
 impl Run {
     fn port(&mut self, target: &str) -> Result<u16, String> {
         if let Some(s) = self.servers.get(target) {
-            return Ok(s.port);
+            return Ok(s.addr.port());
         }
         let set = TARGETS
             .iter()
             .find(|(t, _)| *t == target)
             .map(|(_, s)| *s)
             .ok_or_else(|| format!("unknown target {target:?}"))?;
-        let server = start_server(&self.root, &self.logs, target, &[set]);
-        let port = server.port;
+        let server = Server::start_on(&self.root, &[set]);
+        let port = server.addr.port();
         self.norm.bases.push(format!("http://127.0.0.1:{port}"));
         self.servers.insert(target.to_string(), server);
         Ok(port)
@@ -506,17 +431,14 @@ impl Run {
                 };
                 headers.push((
                     "Authorization".into(),
-                    format!("Basic {}", base64(format!("{email}:{password}").as_bytes())),
+                    crate::support::basic((&email, &password)),
                 ));
             }
             "basic-wrong" => {
                 let (email, _) = credentials(arg).ok_or_else(|| format!("unknown user {arg:?}"))?;
                 headers.push((
                     "Authorization".into(),
-                    format!(
-                        "Basic {}",
-                        base64(format!("{email}:wrong-password").as_bytes())
-                    ),
+                    crate::support::basic((&email, "wrong-password")),
                 ));
             }
             "basic-raw" => headers.push(("Authorization".into(), arg.to_string())),
@@ -783,15 +705,13 @@ fn run_scenario(
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("root");
-    let logs = tmp.path().join("logs");
-    fs::create_dir_all(&logs).unwrap();
     copy_tree(root_src, &root);
-    let main = start_server(&root, &logs, "main", &[]);
+    let main = Server::start_on(&root, &[]);
     let mut norm = Normalizer::new(known);
-    norm.bases.push(format!("http://127.0.0.1:{}", main.port));
+    norm.bases
+        .push(format!("http://127.0.0.1:{}", main.addr.port()));
     let mut run = Run {
         root,
-        logs,
         servers: HashMap::from([(String::new(), main)]),
         jars: HashMap::new(),
         logins: HashMap::new(),
@@ -1125,24 +1045,9 @@ fn build_report(summary: &str, outcomes: &[Outcome]) -> String {
 // Raw HTTP/1.1 client
 // ---------------------------------------------------------------------------
 
-struct Response {
-    status: u16,
-    /// Header names lowercased, in order, repeated headers kept.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one request (`Connection: close`) and reads the answer to EOF. `target` is
-/// sent byte for byte. `body: Some` adds a `Content-Length` header.
+/// Sends one request (`Connection: close`) through the shared test client and reads the
+/// answer to EOF. `target` is sent byte for byte; `body: Some` adds a `Content-Length`
+/// header. Header names come back lowercased.
 fn send(
     port: u16,
     method: &str,
@@ -1150,125 +1055,21 @@ fn send(
     headers: &[(String, String)],
     body: Option<&[u8]>,
 ) -> Result<Response, String> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
-        .map_err(|e| format!("connect {addr}: {e}"))?;
-    stream
-        .set_read_timeout(Some(READ_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(READ_TIMEOUT))
-        .map_err(|e| e.to_string())?;
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
-    head.push_str("User-Agent: folio-conformance\r\nAccept: */*\r\n");
+    let mut req = Request::new(method, target)
+        .header("User-Agent", "folio-conformance")
+        .header("Accept", "*/*");
     for (k, v) in headers {
-        let _ = write!(head, "{k}: {v}\r\n");
+        req = req.header(k, v);
     }
-    if let Some(b) = body {
-        let _ = write!(head, "Content-Length: {}\r\n", b.len());
+    req = match body {
+        Some(b) => req.body(b.to_vec()),
+        None => req.bare(),
+    };
+    let mut resp = req.try_send(SocketAddr::from(([127, 0, 0, 1], port)))?;
+    for (k, _) in &mut resp.headers {
+        k.make_ascii_lowercase();
     }
-    head.push_str("Connection: close\r\n\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .map_err(|e| format!("write request: {e}"))?;
-    // The server may answer (and close) before reading a large body: ignore write
-    // errors here and read whatever answer arrived.
-    let write_err = body.and_then(|b| stream.write_all(b).err());
-    let _ = stream.flush();
-    let mut buf = Vec::new();
-    let deadline = Instant::now() + READ_TIMEOUT * 2;
-    let mut chunk = [0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                if buf.is_empty() || parse_response(&buf).is_err() {
-                    let extra = write_err
-                        .map(|w| format!(" (after write error: {w})"))
-                        .unwrap_or_default();
-                    return Err(format!("read response: {e}{extra}"));
-                }
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            return Err("response not finished within 60 s".into());
-        }
-    }
-    parse_response(&buf)
-}
-
-fn parse_response(mut buf: &[u8]) -> Result<Response, String> {
-    loop {
-        let end = find(buf, b"\r\n\r\n").ok_or_else(|| {
-            format!(
-                "incomplete response head ({} bytes): {}",
-                buf.len(),
-                truncate(&String::from_utf8_lossy(buf), 200)
-            )
-        })?;
-        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-        let rest = &buf[end + 4..];
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().unwrap_or("");
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        if (100..200).contains(&status) {
-            buf = rest;
-            continue;
-        }
-        let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-        let body = if get("transfer-encoding")
-            .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"))
-        {
-            decode_chunked(rest)?
-        } else if let Some(len) = get("content-length").and_then(|l| l.parse::<usize>().ok()) {
-            if rest.len() < len {
-                return Err(format!("body truncated: {} of {len} bytes", rest.len()));
-            }
-            rest[..len].to_vec()
-        } else {
-            rest.to_vec()
-        };
-        return Ok(Response {
-            status,
-            headers,
-            body,
-        });
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn decode_chunked(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let eol = find(data, b"\r\n").ok_or("chunked: missing size line")?;
-        let line = String::from_utf8_lossy(&data[..eol]);
-        let size_text = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| format!("chunked: bad size {size_text:?}"))?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size {
-            return Err("chunked: truncated chunk".into());
-        }
-        out.extend_from_slice(&data[..size]);
-        data = data.get(size + 2..).unwrap_or(&[]);
-    }
+    Ok(resp)
 }
 
 // ---------------------------------------------------------------------------
@@ -1337,7 +1138,13 @@ fn file_source(source: &str) -> Result<Vec<u8>, String> {
     if let Some(t) = source.strip_prefix("text:") {
         Ok(t.as_bytes().to_vec())
     } else if let Some(b) = source.strip_prefix("base64:") {
-        base64_decode(b).ok_or_else(|| format!("bad base64 source {source:?}"))
+        let clean: String = b
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '=')
+            .collect();
+        base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(clean)
+            .map_err(|e| format!("bad base64 source {source:?}: {e}"))
     } else if let Some(dim) = source.strip_prefix("png:") {
         let (w, h) = dim
             .split_once('x')
@@ -1347,124 +1154,10 @@ fn file_source(source: &str) -> Result<Vec<u8>, String> {
             .iter()
             .find(|(d, _)| *d == (w, h))
             .map(|(_, s)| *s);
-        Ok(png(w, h, size))
+        Ok(crate::support::png(w, h, size))
     } else {
         Err(format!("unknown file source {source:?}"))
     }
-}
-
-/// A valid 8-bit grayscale PNG (stored deflate), padded with a `tEXt` chunk to
-/// `target` bytes when given and reachable.
-fn png(w: u32, h: u32, target: Option<usize>) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(((w + 1) * h) as usize);
-    for y in 0..h {
-        raw.push(0u8);
-        for x in 0..w {
-            raw.push(((x * 255 / w.max(1)) ^ (y * 255 / h.max(1))) as u8);
-        }
-    }
-    // zlib stream with stored blocks.
-    let mut z = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = if raw.is_empty() {
-        vec![&[][..]]
-    } else {
-        raw.chunks(65535).collect()
-    };
-    for (i, block) in blocks.iter().enumerate() {
-        z.push(u8::from(i + 1 == blocks.len()));
-        let len = block.len() as u16;
-        z.extend_from_slice(&len.to_le_bytes());
-        z.extend_from_slice(&(!len).to_le_bytes());
-        z.extend_from_slice(block);
-    }
-    z.extend_from_slice(&adler32(&raw).to_be_bytes());
-
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    png_chunk(&mut out, b"IHDR", &ihdr);
-    png_chunk(&mut out, b"IDAT", &z);
-    let keyword = b"Comment\0";
-    if let Some(t) = target {
-        let base = out.len() + 12; // + IEND
-        if t >= base + 12 + keyword.len() {
-            let mut text = keyword.to_vec();
-            text.resize(t - base - 12, b'.');
-            png_chunk(&mut out, b"tEXt", &text);
-        }
-    }
-    png_chunk(&mut out, b"IEND", &[]);
-    out
-}
-
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = crc32(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn adler32(data: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &x in data {
-        a = (a + u32::from(x)) % 65521;
-        b = (b + a) % 65521;
-    }
-    (b << 16) | a
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn base64(data: &[u8]) -> String {
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -1728,7 +1421,7 @@ fn iso_at(b: &[u8], i: usize) -> Option<(usize, i64)> {
     }
     Some((
         j - i,
-        days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss - offset,
+        days_from_civil(y, mo, d)? * 86400 + hh * 3600 + mm * 60 + ss - offset,
     ))
 }
 
@@ -1740,40 +1433,22 @@ fn unix_at(b: &[u8], i: usize) -> Option<(usize, i64)> {
     digits(b, i, 10).map(|t| (10, t))
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of a calendar date (`None` for an impossible one).
+fn days_from_civil(y: i64, m: i64, d: i64) -> Option<i64> {
+    let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(y).ok()?, month, u8::try_from(d).ok()?)
+        .ok()?;
+    // 2440588 is the Julian day number of 1970-01-01.
+    Some(i64::from(date.to_julian_day()) - 2_440_588)
 }
 
-/// `Thu, 01 Jan 1970 00:00:01 GMT` (also with `-` separators) -> unix time.
+/// `Thu, 01 Jan 1970 00:00:01 GMT` (also PHP's `01-Jan-1970` cookie form) -> unix time.
 fn parse_http_date(s: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let parts: Vec<&str> = s.split([' ', '-', ',']).filter(|p| !p.is_empty()).collect();
-    let mi = parts
-        .iter()
-        .position(|p| MONTHS.contains(&p.to_ascii_lowercase().as_str()))?;
-    let month = MONTHS
-        .iter()
-        .position(|m| *m == parts[mi].to_ascii_lowercase())? as i64
-        + 1;
-    let day: i64 = parts.get(mi.checked_sub(1)?)?.parse().ok()?;
-    let mut year: i64 = parts.get(mi + 1)?.parse().ok()?;
-    if year < 100 {
-        year += if year < 70 { 2000 } else { 1900 };
-    }
-    let hms: Vec<i64> = parts
-        .get(mi + 2)?
-        .split(':')
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let secs = hms.first()? * 3600 + hms.get(1).unwrap_or(&0) * 60 + hms.get(2).unwrap_or(&0);
-    Some(days_from_civil(year, month, day) * 86400 + secs)
+    let (day, rest) = s.split_once(", ").unwrap_or(("", s));
+    let imf = format!("{day}, {}", rest.replacen('-', " ", 2));
+    let t = httpdate::parse_http_date(imf.trim_start_matches(", ")).ok()?;
+    let secs = t.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    i64::try_from(secs).ok()
 }
 
 /// Replaces every match found by `f(bytes, index) -> Some((len, replacement))`,
@@ -2083,52 +1758,8 @@ fn summarize_long(s: String) -> String {
 }
 
 fn sha1_hex(data: &[u8]) -> String {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    let mut msg = data.to_vec();
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_be_bytes());
-    for block in msg.chunks_exact(64) {
-        let mut w = [0u32; 80];
-        for (k, word) in block.chunks_exact(4).enumerate() {
-            w[k] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for k in 16..80 {
-            w[k] = (w[k - 3] ^ w[k - 8] ^ w[k - 14] ^ w[k - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (k, wk) in w.iter().enumerate() {
-            let (f, kc) = match k {
-                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(kc)
-                .wrapping_add(*wk);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (hv, v) in h.iter_mut().zip([a, b, c, d, e]) {
-            *hv = hv.wrapping_add(v);
-        }
-    }
-    h.iter().map(|v| format!("{v:08x}")).collect()
+    use sha1::Digest;
+    hex::encode(sha1::Sha1::digest(data))
 }
 
 // ---------------------------------------------------------------------------
@@ -2286,35 +1917,27 @@ mod unit {
         jar.update(&del, NOW);
         assert_eq!(jar.header(), None);
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:01 GMT"), Some(1));
+        assert_eq!(parse_http_date("Thu, 01-Jan-1970 00:00:02 GMT"), Some(2));
     }
 
     #[test]
     fn unit_http_parsing() {
-        let r = parse_response(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n").unwrap();
+        let r = Response::parse(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n").unwrap();
         assert_eq!(r.status, 201);
         assert_eq!(r.all("set-cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
         assert_eq!(r.body, b"Wikipedia");
-        let r = parse_response(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        let r = Response::parse(b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}").unwrap();
         assert_eq!((r.status, r.body.as_slice()), (404, &b"{}"[..]));
-        assert_eq!(
-            base64(b"admin@example.com:admin-secret-1"),
-            "YWRtaW5AZXhhbXBsZS5jb206YWRtaW4tc2VjcmV0LTE="
-        );
-        assert_eq!(base64_decode("YWRtaW4=").unwrap(), b"admin");
+        assert_eq!(file_source("base64:YWRtaW4=").unwrap(), b"admin");
     }
 
     #[test]
     fn unit_request_bodies() {
         for ((w, h), size) in PNG_SIZES {
-            let p = png(*w, *h, Some(*size));
+            let p = file_source(&format!("png:{w}x{h}")).unwrap();
             assert_eq!(p.len(), *size);
             assert_eq!(&p[16..24], &[w.to_be_bytes(), h.to_be_bytes()].concat()[..]);
         }
-        assert_eq!(crc32(b"IEND"), 0xAE42_6082);
-        let unpadded = png(20, 10, None);
-        assert!(
-            unpadded.starts_with(b"\x89PNG\r\n\x1a\n") && unpadded.ends_with(b"IEND\xaeB`\x82")
-        );
         let spec =
             serde_json::json!({"prefix": "{\"a\": \"", "chunk": "xy", "count": 3, "suffix": "\"}"});
         assert_eq!(body_repeat(&spec).unwrap(), b"{\"a\": \"xyxyxy\"}");
