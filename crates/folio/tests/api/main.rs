@@ -13,4 +13,5 @@ mod conformance;
 mod openapi;
 mod permissions;
 mod render;
+mod resources;
 mod security;
