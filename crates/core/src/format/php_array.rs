@@ -322,6 +322,8 @@ fn write_value(out: &mut String, value: &Value, indent: &str) {
     match value {
         Value::Null => out.push_str("NULL"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        // As `var_export` does: the literal `-9223372036854775808` would read as a float.
+        Value::Int(i64::MIN) => out.push_str("-9223372036854775807-1"),
         Value::Int(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&float_literal(*f)),
         Value::Str(s) => write_string(out, s),
@@ -893,7 +895,19 @@ impl<'a> Parser<'a> {
             }
             return Some(int_or_float(&text[1..], 8, negative));
         }
-        Some(int_or_float(&text, 10, negative))
+        let value = int_or_float(&text, 10, negative);
+        // PHP_INT_MIN has no literal (`-9223372036854775808` overflows to a float before the
+        // minus applies); `var_export` and the writer spell it `-9223372036854775807-1`.
+        if value == Value::Int(i64::MIN + 1)
+            && self.starts_with("-1")
+            && !self
+                .peek_at(2)
+                .is_some_and(|b| is_ident_char(b) || b == b'.')
+        {
+            self.pos += 2;
+            return Some(Value::Int(i64::MIN));
+        }
+        Some(value)
     }
 
     /// Skips an expression or statement that is not a literal, keeping strings, comments,

@@ -205,7 +205,10 @@ fn key_end(text: &str) -> Option<usize> {
             }
             (j < bytes.len() && is_indicator(j)).then_some(j)
         }
-        b'[' | b'{' | b'|' | b'>' | b'&' | b'!' | b'?' | b'%' | b'@' | b'`' => None,
+        // `?` is the explicit-key indicator only before whitespace; `?x` is a plain key,
+        // and the writer leaves such keys unquoted.
+        b'?' if bytes.get(1).is_none_or(|b| matches!(b, b' ' | b'\t')) => None,
+        b'[' | b'{' | b'|' | b'>' | b'&' | b'!' | b'%' | b'@' | b'`' => None,
         _ => (0..bytes.len())
             .take_while(|&j| !(bytes[j] == b'#' && j > 0 && matches!(bytes[j - 1], b' ' | b'\t')))
             .find(|&j| is_indicator(j)),
@@ -304,7 +307,9 @@ pub fn dump(value: &Value) -> String {
         Value::Array(items) => dump_list(&mut out, items, 0),
         Value::Object(map) => dump_map(&mut out, map, 0),
         scalar => {
-            out.push_str(&scalar_text(scalar, 0));
+            // A literal block is indented even here: at column 0 a `---` or `...` line in it
+            // would read as a document marker.
+            out.push_str(&scalar_text(scalar, INDENT));
             out.push('\n');
         }
     }
@@ -373,14 +378,38 @@ fn scalar_text(value: &Value, indent: usize) -> String {
 
 fn key_text(key: &str) -> String {
     // Keys keep their spelling when read (`yes`, `1.5`, `null` stay strings), so only
-    // syntax needs quoting.
+    // syntax needs quoting, and integers the duplicate-key check would merge.
     if key.is_empty() {
         "\"\"".to_owned()
-    } else if key == "<<" || key.contains('\n') || needs_quotes(key) {
+    } else if key == "<<" || key.contains('\n') || needs_quotes(key) || int_in_other_spelling(key) {
         quoted(key)
     } else {
         key.to_owned()
     }
+}
+
+/// An integer spelled other than in plain decimal (`+1`, `-0`, `0x1F`, `0o17`, `0b1`,
+/// `1_000`, `007`). The reader's duplicate-key check compares plain keys by their integer
+/// value, so `+1` next to `1` (or `0x1` next to `0b1`) in one map would collapse into one
+/// key; quoted, such a key is compared by its text.
+fn int_in_other_spelling(key: &str) -> bool {
+    let unsigned = key.strip_prefix(['+', '-']).unwrap_or(key);
+    let lower = unsigned.to_ascii_lowercase();
+    let digits =
+        |t: &str, radix: u32| !t.is_empty() && t.chars().all(|c| c == '_' || c.is_digit(radix));
+    let is_int = match lower.get(..2) {
+        Some("0x") => digits(&lower[2..], 16),
+        Some("0o") => digits(&lower[2..], 8),
+        Some("0b") => digits(&lower[2..], 2),
+        _ => digits(&lower, 10) && lower.starts_with(|c: char| c.is_ascii_digit()),
+    };
+    let plain_decimal = key == "0"
+        || key
+            .strip_prefix('-')
+            .unwrap_or(key)
+            .strip_prefix(['1', '2', '3', '4', '5', '6', '7', '8', '9'])
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+    is_int && !plain_decimal
 }
 
 fn string_text(s: &str, indent: usize) -> String {

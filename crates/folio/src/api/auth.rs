@@ -22,7 +22,7 @@ pub fn routes() -> Table {
             login,
             Doc::new("Signs in with e-mail and password; sets the session cookie")
                 .open()
-                .json(),
+                .fields(login_fields),
         )
         .post(
             "/auth/logout",
@@ -47,6 +47,19 @@ async fn get_auth(Read(call): Read) -> ApiResult {
             _ => Plan::View("auth".into()),
         };
         Ok(Reply::model(call.v().user(u, &plan)))
+    })
+}
+
+/// The login body; without `long` Kirby fails with a PHP `TypeError`.
+fn login_fields() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "email": {"type": "string"},
+            "password": {"type": "string"},
+            "long": {"type": "boolean", "description": "Keep the session for `session.durationLong`"}
+        },
+        "required": ["email", "password", "long"]
     })
 }
 

@@ -65,8 +65,8 @@ pub fn routes() -> Table {
             .patch(
                 &format!("{prefix}/files/sort"),
                 move |Write(call): Write| sort(call, owner),
-                Doc::new("Sorts the files (`files`: their filenames in order)")
-                    .json()
+                Doc::new("Sorts the files (`files`: their ids in order)")
+                    .fields(sort_fields)
                     .ok(),
             )
             .post(
@@ -438,6 +438,18 @@ async fn rename(call: Call, owner: Owner) -> ApiResult {
         order
     });
     file_reply(&call, &new, &key, &new_name, order.as_deref())
+}
+
+/// The sort body; without the `files` list Kirby fails with a PHP `TypeError`.
+fn sort_fields() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "files": {"type": "array", "items": {"type": "string"}},
+            "index": {"type": "integer", "minimum": 0}
+        },
+        "required": ["files"]
+    })
 }
 
 /// `PATCH …/files/sort` with `files` (ids) and an `index` offset.

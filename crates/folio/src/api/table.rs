@@ -45,6 +45,7 @@ pub struct Doc {
     body: Body,
     answer: Answer,
     paged: bool,
+    fields: Option<fn() -> Value>,
 }
 
 impl Doc {
@@ -56,6 +57,7 @@ impl Doc {
             body: Body::None,
             answer: Answer::Model,
             paged: false,
+            fields: None,
         }
     }
 
@@ -68,6 +70,15 @@ impl Doc {
     /// Reads a JSON body.
     pub const fn json(mut self) -> Doc {
         self.body = Body::Json;
+        self
+    }
+
+    /// Reads a JSON body of this JSON Schema. Fields Kirby fails on with a PHP `TypeError`
+    /// (a generic 500) when they are missing or of the wrong type are `required` here, so a
+    /// client that follows the document never meets that 500.
+    pub const fn fields(mut self, schema: fn() -> Value) -> Doc {
+        self.body = Body::Json;
+        self.fields = Some(schema);
         self
     }
 
@@ -185,6 +196,15 @@ impl Table {
     }
 }
 
+/// A JSON object schema with these string fields, all required.
+pub fn strings(names: &[&str]) -> Value {
+    let props: Map<String, Value> = names
+        .iter()
+        .map(|n| (n.to_string(), json!({"type": "string"})))
+        .collect();
+    json!({"type": "object", "properties": props, "required": names})
+}
+
 fn envelope_schema(answer: Answer) -> Value {
     match answer {
         Answer::Model => json!({"$ref": "#/components/schemas/Model"}),
@@ -252,9 +272,14 @@ pub fn openapi(ops: &[Op], slug: &str) -> Value {
         match op.doc.body {
             Body::None => {}
             Body::Json => {
+                let schema = op
+                    .doc
+                    .fields
+                    .map_or_else(|| json!({"type": "object"}), |f| f());
+                let required = schema.get("required").is_some();
                 operation["requestBody"] = json!({
-                    "required": false,
-                    "content": {"application/json": {"schema": {"type": "object"}}}
+                    "required": required,
+                    "content": {"application/json": {"schema": schema}}
                 });
             }
             Body::Multipart => {

@@ -17,7 +17,7 @@ use super::extract::{Call, Read, Write};
 use super::lookup::{collection, find_user, search_query};
 use super::reply::{ApiResult, Reply};
 use super::request::get_ci;
-use super::table::{Doc, Table};
+use super::table::{Doc, Table, strings};
 use super::views::V;
 
 /// The routes of this resource.
@@ -68,27 +68,28 @@ pub fn routes() -> Table {
             .patch(
                 &at("/email"),
                 |Write(call): Write| write(call, Op::Email),
-                Doc::new("Changes a user's e-mail").json(),
+                Doc::new("Changes a user's e-mail").fields(|| strings(&["email"])),
             )
             .patch(
                 &at("/name"),
                 |Write(call): Write| write(call, Op::Name),
-                Doc::new("Changes a user's name").json(),
+                Doc::new("Changes a user's name").fields(|| strings(&["name"])),
             )
             .patch(
                 &at("/language"),
                 |Write(call): Write| write(call, Op::Language),
-                Doc::new("Changes a user's interface language").json(),
+                Doc::new("Changes a user's interface language").fields(|| strings(&["language"])),
             )
             .patch(
                 &at("/password"),
                 |Write(call): Write| write(call, Op::Password),
-                Doc::new("Changes a user's password (`currentPassword` for one's own)").json(),
+                Doc::new("Changes a user's password (`currentPassword` for one's own)")
+                    .fields(password_fields),
             )
             .patch(
                 &at("/role"),
                 |Write(call): Write| write(call, Op::Role),
-                Doc::new("Changes a user's role").json(),
+                Doc::new("Changes a user's role").fields(|| strings(&["role"])),
             );
     }
     t
@@ -322,6 +323,16 @@ fn optional_string(body: &Value, key: &str) -> Option<String> {
         Value::Bool(b) => Some(if *b { "1" } else { "" }.to_string()),
         _ => None,
     }
+}
+
+/// The body of a password change: the new `password`, and `currentPassword` when one's
+/// own.
+fn password_fields() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"password": {"type": "string"}, "currentPassword": {"type": "string"}},
+        "required": ["password"]
+    })
 }
 
 /// A required string argument: missing or not a scalar is PHP's `TypeError` (500), as in

@@ -15,8 +15,14 @@ fn read(server: &Server, path: &str) -> Value {
     assert_eq!(r.status, 200, "GET {path}: {}", r.text());
     let text = r
         .text()
-        .replace(&format!("http://localhost:{}", server.addr.port()), "<base>")
-        .replace(&format!("http://127.0.0.1:{}", server.addr.port()), "<base>");
+        .replace(
+            &format!("http://localhost:{}", server.addr.port()),
+            "<base>",
+        )
+        .replace(
+            &format!("http://127.0.0.1:{}", server.addr.port()),
+            "<base>",
+        );
     serde_json::from_str(&text).expect("JSON")
 }
 
