@@ -29,6 +29,7 @@ pub async fn gate(
         .filter(|_| auth.settings.basic_auth);
     let user = if let Some(h) = basic {
         if !caller.https && !auth.settings.allow_insecure {
+            tracing::debug!(ip = %caller.ip, "refused: Basic auth over plain HTTP without api.allowInsecure");
             return Err(Error::Permission {
                 key: "error.permission",
                 message: "Basic authentication is only allowed over HTTPS".into(),
@@ -39,10 +40,14 @@ pub async fn gate(
             Some((email, password)) => {
                 validate_password(auth, snap, ip, &email, &password, Check::Cached).await?
             }
-            None => return Err(invalid_login()),
+            None => {
+                tracing::debug!(ip = %caller.ip, "refused: malformed Basic credentials");
+                return Err(invalid_login());
+            }
         }
     } else {
         if let Some(e) = &sess.unavailable {
+            tracing::debug!("refused: the session store is unavailable");
             return Err(unavailable(e));
         }
         let reference = sess.csrf_reference(auth)?;
@@ -52,15 +57,25 @@ pub async fn gate(
             .unwrap_or("");
         let matches = !sent.is_empty() && bool::from(sent.as_bytes().ct_eq(reference.as_bytes()));
         if !matches {
+            let why = if sent.is_empty() {
+                "no X-CSRF header"
+            } else {
+                "X-CSRF does not match the session"
+            };
+            tracing::debug!(ip = %caller.ip, "refused: {why}");
             return Err(unauthenticated());
         }
         match sess.user(snap) {
             Some(u) => u,
-            None => return Err(unauthenticated()),
+            None => {
+                tracing::debug!(ip = %caller.ip, "refused: the session has no (existing) user");
+                return Err(unauthenticated());
+            }
         }
     };
     let actor = Actor::user(snap, user);
     if !can(snap, &actor, Target::Area("access"), "panel") {
+        tracing::debug!(ip = %caller.ip, user = %snap.users[user].id, "refused: the role may not access the panel");
         return Err(Error::Auth {
             key: "error.access.panel",
             message: "You are not allowed to access the panel".into(),

@@ -156,6 +156,17 @@ pub async fn validate_password(
         }
         _ => false,
     };
+    if !ok {
+        let why = match (reservation.is_some(), checkable, user, &hash) {
+            (false, ..) => "client or account blocked (too many failed logins)",
+            (_, false, ..) => "password shorter than 8 or longer than 1000 characters",
+            (_, _, None, _) => "no such account",
+            (_, _, _, None) => "the account has no password",
+            _ => "wrong password",
+        };
+        // Neither the password nor the e-mail is logged.
+        tracing::debug!(%ip, "login refused: {why}");
+    }
     match (ok, user, reservation) {
         (true, Some(u), Some(r)) => {
             auth.trials
