@@ -132,7 +132,22 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.err.code() >= 500 {
+        let bad_input = matches!(
+            &*self.err,
+            Error::Unexpected {
+                exception: "TypeError",
+                ..
+            }
+        );
+        if bad_input {
+            // Kirby's PHP TypeError on a body or query of the wrong shape: the same 500, but
+            // the client's fault, so not an error of the server's.
+            tracing::debug!(
+                route = self.route.as_deref().unwrap_or(""),
+                "malformed input answered with Kirby's 500: {}",
+                self.err
+            );
+        } else if self.err.code() >= 500 {
             tracing::error!(
                 route = self.route.as_deref().unwrap_or(""),
                 "request failed with {}: {}",
