@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use folio_core::Error;
 use folio_core::permissions::Actor;
 
-use super::extract::{Login, Open, Read};
+use super::extract::{Call, Login, Open, Read};
 use super::reply::{ApiResult, Reply};
 use super::request::get_ci;
 use super::table::{Doc, Table};
@@ -67,48 +67,9 @@ fn login_fields() -> Value {
 /// closed with 503 before anything else), then the password; a success turns the session
 /// into a logged-in one with a new token.
 async fn login(Login(call): Login) -> ApiResult {
-    let state = call.state.clone();
-    let auth = &state.auth;
-    let reference = call
-        .session
-        .lock()
-        .csrf_reference(auth)
-        .map_err(|e| call.err(e))?;
-    let sent = call.req.header("x-csrf").unwrap_or("");
-    if sent.is_empty()
-        || !bool::from(subtle::ConstantTimeEq::ct_eq(
-            sent.as_bytes(),
-            reference.as_bytes(),
-        ))
-    {
-        return Err(call.err(Error::invalid_argument("Invalid CSRF token")));
-    }
-    let body = call.req.body();
-    let text = |k: &str| match get_ci(&body, k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    let email = text("email");
-    let password = text("password");
-    if password.is_empty() {
-        return Err(call.err(Error::invalid_argument(
-            "Login without password is not enabled",
-        )));
-    }
-    let long = match get_ci(&body, "long") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::String(s)) => !(s.is_empty() || s == "0" || s == "false"),
-        // Kirby 5.5.2 fails with a PHP TypeError here; Folio keeps the same status.
-        _ => {
-            return Err(call.err(Error::Unexpected {
-                code: 500,
-                exception: "TypeError",
-                detail: "The login field `long` is required (true or false)".into(),
-            }));
-        }
-    };
+    let auth = &call.state.auth;
+    check_csrf(&call).map_err(|e| call.err(e))?;
+    let (email, password, long) = credentials(&call.req.body()).map_err(|e| call.err(e))?;
     let snap = &call.snap;
     let u = validate_password(auth, snap, call.caller.ip, &email, &password, Check::Full)
         .await
@@ -124,10 +85,53 @@ async fn login(Login(call): Login) -> ApiResult {
         actor: &actor,
         base: &call.base,
     };
+    let user = v.user(u, &Plan::View("auth".into()));
     Ok(Reply::json(
         StatusCode::OK,
-        json!({"code": 200, "status": "ok", "user": v.user(u, &Plan::View("auth".into()))}),
+        json!({"code": 200, "status": "ok", "user": user}),
     ))
+}
+
+/// The login's `X-CSRF` header against the session's token, in constant time.
+fn check_csrf(call: &Call) -> Result<(), Error> {
+    let reference = call.session.lock().csrf_reference(&call.state.auth)?;
+    let sent = call.req.header("x-csrf").unwrap_or("");
+    let ok = !sent.is_empty()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            sent.as_bytes(),
+            reference.as_bytes(),
+        ));
+    ok.then_some(())
+        .ok_or_else(|| Error::invalid_argument("Invalid CSRF token"))
+}
+
+/// The login body: e-mail, password and `long`, read with PHP's loose types.
+fn credentials(body: &Value) -> Result<(String, String, bool), Error> {
+    let text = |k: &str| match get_ci(body, k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let (email, password) = (text("email"), text("password"));
+    if password.is_empty() {
+        return Err(Error::invalid_argument(
+            "Login without password is not enabled",
+        ));
+    }
+    let long = match get_ci(body, "long") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !(s.is_empty() || s == "0" || s == "false"),
+        // Kirby 5.5.2 fails with a PHP TypeError here; Folio keeps the same status.
+        _ => {
+            return Err(Error::Unexpected {
+                code: 500,
+                exception: "TypeError",
+                detail: "The login field `long` is required (true or false)".into(),
+            });
+        }
+    };
+    Ok((email, password, long))
 }
 
 /// `POST auth/logout`: ends the session's login (pending login challenges go too).

@@ -261,35 +261,56 @@ async fn upload(call: Call, owner: Owner) -> ApiResult {
     let template = form.field("template").map(str::to_string);
     let sort = form.field("sort").map(str::to_string);
     let key = ModelRef::of_parent(&call.snap, parent);
-    let uploads = parts.clone();
-    let target = key.clone();
+    let (target, uploads) = (key.clone(), parts.clone());
     let (results, new) = call
         .state
         .app
         .commit(&call.actor, Precondition::None, move |ctx| {
             let parent = target.parent(ctx.snap)?;
-            let results: Vec<Result<Created, Error>> = uploads
+            let created = uploads
                 .iter()
-                .map(|p| {
-                    if p.filename.is_empty() {
-                        return Err(no_file());
-                    }
-                    let upload = Uploaded {
-                        name: &p.filename,
-                        bytes: Bytes::Spooled(&p.data.spool),
-                    };
-                    file::create(ctx, parent, &upload, template.as_deref(), sort.as_deref())
-                })
+                .map(|p| create_one(ctx, parent, p, template.as_deref(), sort.as_deref()))
                 .collect();
-            Ok((results, Change::Structure))
+            Ok((created, Change::Structure))
         })
         .await
         .map_err(|e| call.err(e))?;
     let new_parent = key.parent(&new).map_err(|e| call.err(e))?;
+    let out = upload_answers(&call, parent, &new, new_parent, &parts, results);
+    Ok(upload_envelope(out, debug))
+}
+
+/// Creates one uploaded file (a part without a filename is PHP's "no file").
+fn create_one(
+    ctx: &folio_core::actions::Ctx<'_>,
+    parent: FileParent,
+    part: &FilePart,
+    template: Option<&str>,
+    sort: Option<&str>,
+) -> Result<Created, Error> {
+    if part.filename.is_empty() {
+        return Err(no_file());
+    }
+    let upload = Uploaded {
+        name: &part.filename,
+        bytes: Bytes::Spooled(&part.data.spool),
+    };
+    file::create(ctx, parent, &upload, template, sort)
+}
+
+/// Each upload's answer, labelled with the name the client sent. Kirby renders each new
+/// file with its view of the parent's files while it uploads: a page (or user) has read its
+/// files before the upload, so new files are appended; the site reads them after the first
+/// file is written, in the usual order.
+fn upload_answers(
+    call: &Call,
+    parent: FileParent,
+    new: &Snapshot,
+    new_parent: FileParent,
+    parts: &[FilePart],
+    results: Vec<Result<Created, Error>>,
+) -> Vec<(String, Result<Value, Error>)> {
     let plan = call.model_plan();
-    // Kirby's view of the parent's files while it uploads: a page (or user) has read its
-    // files before the upload, so new files are appended; the site reads them after the
-    // first file is written, in the usual order.
     let old: Vec<String> = call
         .snap
         .files_of(parent)
@@ -301,43 +322,44 @@ async fn upload(call: Call, owner: Owner) -> ApiResult {
         _ => Some(old.clone()),
     };
     let mut created: Vec<String> = Vec::new();
-    let mut out: Vec<(String, Result<Value, Error>)> = Vec::new();
+    let mut out = Vec::new();
     for (part, result) in parts.iter().zip(results) {
-        let label = part.filename.clone();
-        match result {
-            Ok(c) => {
-                created.push(c.filename.clone());
-                let list = cached.get_or_insert_with(|| {
-                    new.files_of(new_parent)
-                        .iter()
-                        .map(|f| f.filename.clone())
-                        .filter(|n| old.contains(n) || created.contains(n))
-                        .collect()
-                });
-                if !list.contains(&c.filename) {
-                    list.push(c.filename.clone());
-                }
-                let mut data = render(
-                    &new,
-                    &call.actor,
-                    &call.base,
-                    new_parent,
-                    &c.filename,
-                    Some(list.as_slice()),
-                    &plan,
-                );
-                // The file object Kirby just created says `default` until it is read again.
-                if let Some(t) = data.get_mut("template")
-                    && t.is_null()
-                {
-                    *t = json!("default");
-                }
-                out.push((label, Ok(data)));
+        let c = match result {
+            Ok(c) => c,
+            Err(e) => {
+                out.push((part.filename.clone(), Err(e)));
+                continue;
             }
-            Err(e) => out.push((label, Err(e))),
+        };
+        created.push(c.filename.clone());
+        let list = cached.get_or_insert_with(|| {
+            new.files_of(new_parent)
+                .iter()
+                .map(|f| f.filename.clone())
+                .filter(|n| old.contains(n) || created.contains(n))
+                .collect()
+        });
+        if !list.contains(&c.filename) {
+            list.push(c.filename.clone());
         }
+        let mut data = render(
+            new,
+            &call.actor,
+            &call.base,
+            new_parent,
+            &c.filename,
+            Some(list.as_slice()),
+            &plan,
+        );
+        // The file object Kirby just created says `default` until it is read again.
+        if let Some(t) = data.get_mut("template")
+            && t.is_null()
+        {
+            *t = json!("default");
+        }
+        out.push((part.filename.clone(), Ok(data)));
     }
-    Ok(upload_envelope(out, debug))
+    out
 }
 
 /// `POST …/files/<name>`: replaces the bytes (name, meta and UUID stay).

@@ -213,18 +213,40 @@ async fn create(Write(call): Write) -> ApiResult {
 /// A write on `users/<key>` or `account`: the target must be accessible (404 otherwise, on
 /// every verb); the action checks the permission.
 async fn write(call: Call, op: Op) -> ApiResult {
-    let body = call.req.body();
-    let root = call.state.app.root.clone();
     let u = find_user(&call.v(), &key(&call)).map_err(|e| call.err(e))?;
     let target_id = call.snap.users[u].id.clone();
     let own = call.actor.is(&call.snap, u);
-    let arg = |k: &str| string_arg(&body, k).map_err(|e| call.err(e));
-    let input = match op {
+    let input = input(&call, op, own).map_err(|e| call.err(e))?;
+    let (root, target) = (call.state.app.root.clone(), target_id.clone());
+    let (_, new) = call
+        .state
+        .app
+        .commit(&call.actor, Precondition::None, move |ctx| {
+            // The account may have changed since the request's snapshot: look again.
+            apply(ctx, &root, again(ctx, &target)?, op, &input)?;
+            Ok(((), Change::Structure))
+        })
+        .await
+        .map_err(|e| call.err(e))?;
+    match op {
+        Op::Delete => Ok(Reply::ok()),
+        Op::Password if own => {
+            relogin(&call, &target_id).map_err(|e| call.err(e))?;
+            render(&call, &new, &target_id)
+        }
+        _ => render(&call, &new, &target_id),
+    }
+}
+
+/// What a user write reads of the body.
+fn input(call: &Call, op: Op, own: bool) -> Result<Input, Error> {
+    let body = call.req.body();
+    Ok(match op {
         Op::Update => Input::Map(body.as_object().cloned().unwrap_or_default()),
-        Op::Email => Input::Text(arg("email")?),
-        Op::Name => Input::Text(arg("name")?),
-        Op::Language => Input::Text(arg("language")?),
-        Op::Role => Input::Text(arg("role")?),
+        Op::Email => Input::Text(string_arg(&body, "email")?),
+        Op::Name => Input::Text(string_arg(&body, "name")?),
+        Op::Language => Input::Text(string_arg(&body, "language")?),
+        Op::Role => Input::Text(string_arg(&body, "role")?),
         Op::Password => {
             // Only a password-reset session changing its own password skips the check of
             // the acting user's current password.
@@ -239,45 +261,41 @@ async fn write(call: Call, op: Op) -> ApiResult {
             }
         }
         Op::Delete => Input::None,
-    };
-    let target = target_id.clone();
-    let (_, new) = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
-            // The account may have changed since the request's snapshot: look again.
-            let u = again(ctx, &target)?;
-            match (op, &input) {
-                (Op::Update, Input::Map(m)) => user::update(ctx, &root, u, m),
-                (Op::Email, Input::Text(t)) => user::change_email(ctx, &root, u, t),
-                (Op::Name, Input::Text(t)) => user::change_name(ctx, &root, u, t),
-                (Op::Language, Input::Text(t)) => user::change_language(ctx, &root, u, t),
-                (Op::Role, Input::Text(t)) => user::change_role(ctx, &root, u, t),
-                (Op::Password, Input::Password { current, new }) => {
-                    user::change_password(ctx, &root, u, current.as_deref(), new)
-                }
-                (Op::Delete, _) => user::delete(ctx, &root, u),
-                _ => Err(Error::internal("mismatched user write")),
-            }?;
-            Ok(((), Change::Structure))
-        })
-        .await
-        .map_err(|e| call.err(e))?;
-    if matches!(op, Op::Delete) {
-        return Ok(Reply::ok());
-    }
-    if matches!(op, Op::Password) && own {
-        // Kirby's `loginPasswordless`: a new session token, even for a Basic-auth request,
-        // with a login timestamp taken after the new `.htpasswd` was written, so this session
-        // stays valid while every older one is logged out.
-        let mut sess = call.session.lock();
-        sess.begin_login(&call.state.auth, &target_id, false, true)
-            .map_err(|e| call.err(e))?;
-        if let Some(s) = sess.get() {
-            s.remove("kirby.resetPassword");
+    })
+}
+
+/// The user action for a write.
+fn apply(
+    ctx: &Ctx<'_>,
+    root: &std::path::Path,
+    u: UserIdx,
+    op: Op,
+    input: &Input,
+) -> Result<(), Error> {
+    match (op, input) {
+        (Op::Update, Input::Map(m)) => user::update(ctx, root, u, m),
+        (Op::Email, Input::Text(t)) => user::change_email(ctx, root, u, t),
+        (Op::Name, Input::Text(t)) => user::change_name(ctx, root, u, t),
+        (Op::Language, Input::Text(t)) => user::change_language(ctx, root, u, t),
+        (Op::Role, Input::Text(t)) => user::change_role(ctx, root, u, t),
+        (Op::Password, Input::Password { current, new }) => {
+            user::change_password(ctx, root, u, current.as_deref(), new)
         }
+        (Op::Delete, _) => user::delete(ctx, root, u),
+        _ => Err(Error::internal("mismatched user write")),
     }
-    render(&call, &new, &target_id)
+}
+
+/// Kirby's `loginPasswordless` after changing one's own password: a new session token, even
+/// for a Basic-auth request, with a login timestamp taken after the new `.htpasswd` was
+/// written, so this session stays valid while every older one is logged out.
+fn relogin(call: &Call, id: &str) -> Result<(), Error> {
+    let mut sess = call.session.lock();
+    sess.begin_login(&call.state.auth, id, false, true)?;
+    if let Some(s) = sess.get() {
+        s.remove("kirby.resetPassword");
+    }
+    Ok(())
 }
 
 /// The input of a user write.
