@@ -8,7 +8,8 @@
 # Serves the conformance fixture site under callgrind, warms up, zeroes the counters, sends
 # REQUESTS (default 400) keep-alive requests of each kind, and prints the instructions per
 # request of each kind (the server process's whole count: runtime, hyper, routing, auth,
-# cache and JSON).
+# cache and JSON). With KEEP=<dir>, the callgrind files are copied there for
+# callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="$1"; N="${2:-400}"
@@ -53,6 +54,7 @@ for name, path, headers in kinds:
     subprocess.run(["callgrind_control", "--dump=" + name, pid], check=True, capture_output=True)
 EOF
 kill -TERM $PID; wait $PID 2>/dev/null || true
+if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$WORK"/cg.* "$KEEP"/; fi
 for f in "$WORK"/cg.*; do
   desc=$(grep -m1 '^desc: Trigger' "$f" | sed -n 's/.*dump *//p')
   total=$(grep -m1 '^summary:' "$f" | awk '{print $2}')

@@ -13,17 +13,24 @@ use std::sync::Mutex;
 pub struct Key {
     /// Snapshot version.
     pub version: u64,
-    /// The acting user's id.
-    pub who: String,
-    /// Base URL (from the Host header or the `url` option).
-    pub base: String,
-    /// Raw path and query.
-    pub target: String,
+    /// The acting user's id, the base URL (from the Host header or the `url` option) and
+    /// the raw path with its query, one per line (neither an id nor a host nor a request
+    /// target holds a line break), in one allocation.
+    pub text: String,
 }
 
 impl Key {
+    /// The key of a read: snapshot version, user id, base URL, raw path and query.
+    pub fn new(version: u64, who: &str, base: &str, path: &str, query: &str) -> Key {
+        let mut text = String::with_capacity(who.len() + base.len() + path.len() + query.len() + 3);
+        for part in [who, "\n", base, "\n", path, "?", query] {
+            text.push_str(part);
+        }
+        Key { version, text }
+    }
+
     fn weight(&self) -> usize {
-        self.who.len() + self.base.len() + self.target.len() + 64
+        self.text.len() + 64
     }
 }
 
@@ -178,12 +185,7 @@ mod tests {
     use super::*;
 
     fn key(v: u64, t: &str) -> Key {
-        Key {
-            version: v,
-            who: "u".into(),
-            base: "b".into(),
-            target: t.into(),
-        }
+        Key::new(v, "u", "b", t, "")
     }
 
     fn entry(n: usize) -> Entry {

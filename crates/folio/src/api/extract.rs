@@ -50,8 +50,8 @@ pub struct Call {
     pub caller: Caller,
     /// The raw (undecoded) route parameters, in order.
     pub params: Vec<String>,
-    /// The route pattern in Kirby's form, for debug output.
-    pub route: String,
+    /// The matched route (`/api/pages/{id}`); see [`Call::route`].
+    pub matched: Arc<str>,
     /// The site's base URL for this request.
     pub base: String,
 }
@@ -71,8 +71,13 @@ impl Call {
         ApiError {
             err: Box::new(err),
             debug: self.state.app.settings.debug,
-            route: Some(self.route.clone()),
+            route: Some(self.route()),
         }
+    }
+
+    /// The route pattern in Kirby's form (`pages/(:any)`), for debug output.
+    pub fn route(&self) -> String {
+        kirby_route(&self.matched, &self.state.app.settings.api_slug)
     }
 
     /// A query parameter (case-insensitive name).
@@ -105,12 +110,13 @@ impl Call {
     /// successful answer.
     pub fn cached(&self, f: impl FnOnce(&Call) -> Result<Reply, Error>) -> ApiResult {
         let key = match &self.actor {
-            Actor::User(id) if cacheable_query(&self.req.raw_query) => Some(Key {
-                version: self.snap.version,
-                who: id.clone(),
-                base: self.base.clone(),
-                target: format!("{}?{}", self.req.path, self.req.raw_query),
-            }),
+            Actor::User(id) if cacheable_query(&self.req.raw_query) => Some(Key::new(
+                self.snap.version,
+                id,
+                &self.base,
+                &self.req.path,
+                &self.req.raw_query,
+            )),
             _ => None,
         };
         let cache = &self.state.cache;
@@ -148,21 +154,21 @@ impl Call {
 
 /// The raw parameters of the matched route (`{name}` segments), from the undecoded path.
 fn route_params(matched: &str, raw_path: &str) -> Option<Vec<String>> {
-    let pattern: Vec<&str> = matched.split('/').collect();
-    let raw: Vec<&str> = raw_path.split('/').collect();
-    if pattern.len() != raw.len() {
-        return None;
-    }
+    let (mut pattern, mut raw) = (matched.split('/'), raw_path.split('/'));
     let mut params = Vec::new();
-    for (p, r) in pattern.iter().zip(&raw) {
-        if p.starts_with('{') {
-            if !folio_wire::query::is_any_segment(r) {
-                return None;
+    loop {
+        match (pattern.next(), raw.next()) {
+            (None, None) => return Some(params),
+            (Some(p), Some(r)) if p.starts_with('{') => {
+                if !folio_wire::query::is_any_segment(r) {
+                    return None;
+                }
+                params.push(r.to_string());
             }
-            params.push((*r).to_string());
+            (Some(_), Some(_)) => {}
+            _ => return None,
         }
     }
-    Some(params)
 }
 
 /// The route pattern in Kirby's debug form (`pages/(…)+/files`), without the API prefix.
@@ -220,15 +226,15 @@ async fn prepare(
         .get::<SessionHandle>()
         .cloned()
         .ok_or_else(|| ApiError::plain(Error::internal("no session layer")))?;
-    let matched = parts
+    let matched: Arc<str> = parts
         .extensions
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
-    let uri = original_uri(parts);
+        .map(|m| Arc::from(m.as_str()))
+        .unwrap_or_else(|| Arc::from(""));
+    // Not nested, so the URI is the one the client sent.
+    let uri = parts.uri.clone();
     let path = uri.path().to_string();
     let params = route_params(&matched, &path).ok_or_else(|| no_route(state, parts))?;
-    let route = kirby_route(&matched, &settings.api_slug);
     let raw_query = uri.query().unwrap_or("").to_string();
     let host = parts
         .headers
@@ -248,7 +254,7 @@ async fn prepare(
         result.map_err(|err| ApiError {
             err: Box::new(err),
             debug: settings.debug,
-            route: Some(route.clone()),
+            route: Some(kirby_route(&matched, &settings.api_slug)),
         })?
     } else {
         Actor::Nobody
@@ -258,7 +264,8 @@ async fn prepare(
         path,
         query: parse_query(&raw_query),
         raw_query,
-        headers: parts.headers.clone(),
+        // The handler reads the headers from here; nothing after the extractor needs them.
+        headers: std::mem::take(&mut parts.headers),
         body: bytes::Bytes::new(),
         form: None,
         peer: caller.peer,
@@ -272,7 +279,7 @@ async fn prepare(
         session,
         caller,
         params,
-        route,
+        matched,
         base,
     })
 }
@@ -316,7 +323,7 @@ impl FromRequest<ApiState> for Write {
         let (mut parts, body) = req.into_parts();
         let mut call = prepare(&mut parts, state, true).await?;
         let s = &state.app.settings;
-        call.req.body = read_bytes(body, &parts.headers, s.max_body, s.body_timeout)
+        call.req.body = read_bytes(body, &call.req.headers, s.max_body, s.body_timeout)
             .await
             .map_err(|e| call.err(e.to_error()))?;
         Ok(Write(call))
@@ -334,7 +341,7 @@ impl FromRequest<ApiState> for Login {
         let mut call = prepare(&mut parts, state, false).await?;
         let s = &state.app.settings;
         let limit = ANONYMOUS_BODY_LIMIT.min(s.max_body);
-        call.req.body = read_bytes(body, &parts.headers, limit, s.body_timeout)
+        call.req.body = read_bytes(body, &call.req.headers, limit, s.body_timeout)
             .await
             .map_err(|e| call.err(e.to_error()))?;
         Ok(Login(call))
@@ -353,7 +360,7 @@ impl FromRequest<ApiState> for Upload {
         let s = &state.app.settings;
         let spool = state.app.root.join("content");
         call.req.form = Some(
-            read_form(body, &parts.headers, s.max_body, s.body_timeout, spool)
+            read_form(body, &call.req.headers, s.max_body, s.body_timeout, spool)
                 .await
                 .map_err(|e| call.err(e.to_error()))?,
         );

@@ -105,14 +105,14 @@ async fn get_openapi(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// Every API route, under `/<api.slug>`.
+/// Every API route, under `/<api.slug>`. A path below the prefix that matches no route, or
+/// a route with another method, is Kirby's "No route found".
 pub fn router(state: ApiState) -> Router {
-    let api = table(state.app.settings.languages).router;
     let prefix = format!("/{}", state.app.settings.api_slug);
-    Router::new()
-        .nest(
-            &prefix,
-            api.method_not_allowed_fallback(no_route).fallback(no_route),
-        )
+    table(state.app.settings.languages)
+        .router(&prefix)
+        .route(&prefix, axum::routing::any(no_route))
+        .route(&format!("{prefix}/{{*rest}}"), axum::routing::any(no_route))
+        .method_not_allowed_fallback(no_route)
         .with_state(state)
 }

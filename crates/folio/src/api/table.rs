@@ -122,12 +122,14 @@ pub struct Op {
     pub doc: Doc,
 }
 
+/// Adds one route, under the path it is given, to a router.
+type Register = Box<dyn FnOnce(Router<ApiState>, &str) -> Router<ApiState> + Send>;
+
 /// Routes of one resource, and their descriptions.
 pub struct Table {
     tag: &'static str,
-    /// The routes.
-    pub router: Router<ApiState>,
-    /// Their descriptions.
+    routes: Vec<(String, Register)>,
+    /// The routes' descriptions.
     pub ops: Vec<Op>,
 }
 
@@ -147,7 +149,7 @@ impl Table {
     pub fn new(tag: &'static str) -> Table {
         Table {
             tag,
-            router: Router::new(),
+            routes: Vec::new(),
             ops: Vec::new(),
         }
     }
@@ -158,7 +160,11 @@ impl Table {
         H: Handler<T, ApiState>,
         T: 'static,
     {
-        self.router = self.router.route(path, on(filter(&method), handler));
+        let route = on(filter(&method), handler);
+        self.routes.push((
+            path.to_string(),
+            Box::new(move |router, full| router.route(full, route)),
+        ));
         self.ops.push(Op {
             method,
             path: path.to_string(),
@@ -190,9 +196,19 @@ impl Table {
 
     /// Another table's routes added to this one.
     pub fn merge(mut self, other: Table) -> Table {
-        self.router = self.router.merge(other.router);
+        self.routes.extend(other.routes);
         self.ops.extend(other.ops);
         self
+    }
+
+    /// The routes, each under `prefix` (`/api`). Registered with their full paths rather
+    /// than nested: a nested router rewrites every request's URI on the way in.
+    pub fn router(self, prefix: &str) -> Router<ApiState> {
+        self.routes
+            .into_iter()
+            .fold(Router::new(), |router, (path, register)| {
+                register(router, &format!("{prefix}{path}"))
+            })
     }
 }
 

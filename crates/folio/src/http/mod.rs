@@ -8,7 +8,6 @@ pub mod server;
 pub mod tls;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, Uri};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,10 +16,6 @@ use crate::api::{self, ApiState};
 use crate::app::App;
 use crate::auth::{self, Auth, Caller};
 use crate::site::{self, SiteState, Templates};
-
-/// Marker extension: the request arrived over TLS.
-#[derive(Debug, Clone, Copy)]
-pub struct Tls;
 
 /// Everything a server serves.
 #[derive(Clone)]
@@ -71,11 +66,7 @@ pub fn prepare<B>(req: &mut Request<B>, served: &Served, peer: SocketAddr, tls: 
         ip: auth::client::client_ip(peer.ip(), req.headers(), proxies),
         https: auth::client::is_https(tls, peer.ip(), req.headers(), proxies),
     };
-    req.extensions_mut().insert(ConnectInfo(peer));
     req.extensions_mut().insert(caller);
-    if tls {
-        req.extensions_mut().insert(Tls);
-    }
     if req.method() == Method::POST
         && let Some(m) = req
             .headers()
@@ -85,9 +76,13 @@ pub fn prepare<B>(req: &mut Request<B>, served: &Served, peer: SocketAddr, tls: 
     {
         *req.method_mut() = m;
     }
-    let prefix = format!("/{}/", settings.api_slug);
     let path = req.uri().path();
-    if path.starts_with(&prefix) && path.len() > prefix.len() && path.ends_with('/') {
+    let below_api = path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(settings.api_slug.as_str()))
+        .and_then(|p| p.strip_prefix('/'))
+        .is_some_and(|rest| !rest.is_empty());
+    if below_api && path.ends_with('/') {
         let trimmed = path.trim_end_matches('/').to_string();
         let pq = match req.uri().query() {
             Some(q) => format!("{trimmed}?{q}"),

@@ -1,5 +1,5 @@
 //! HTTPS without a proxy: the rustls acceptor the listener ([`super::server`]) puts in front
-//! of the router. Requests served over it carry the [`super::Tls`] marker, so cookies get
+//! of the router. Requests served over it are HTTPS to [`crate::auth::Caller`], so cookies get
 //! `Secure`, Basic auth is allowed and `Strict-Transport-Security` is sent.
 
 use rustls::pki_types::pem::PemObject;
