@@ -5,7 +5,7 @@
 use indexmap::IndexMap;
 use std::path::PathBuf;
 
-use crate::permissions::Permissions;
+use crate::matrix::Permissions;
 
 /// Ordered content fields of a model: lowercase key → raw stored string.
 pub type Content = IndexMap<String, String>;

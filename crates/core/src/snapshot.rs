@@ -9,10 +9,10 @@ use std::sync::{Arc, LazyLock};
 
 use crate::blueprint::{Blueprint, Blueprints, scalar_string};
 use crate::format::{php_array, txt};
+use crate::matrix::Permissions;
 use crate::media;
 use crate::model::{Content, File, FileParent, Page, PageIdx, Role, Site, Status, User, UserIdx};
 use crate::natsort;
-use crate::permissions::{Actor, Permissions};
 
 /// Options that change how a site folder is read.
 #[derive(Debug, Clone)]
@@ -404,16 +404,9 @@ impl Snapshot {
             .find(|f| f.filename == filename)
     }
 
-    /// The role of an actor (`nobody` when none or unknown).
-    pub fn role_of(&self, actor: &Actor) -> &Role {
-        match actor {
-            Actor::Nobody => &NOBODY,
-            Actor::Kirby => self.roles.get("admin").unwrap_or(&NOBODY),
-            Actor::User(id) => match self.user_by_id(id) {
-                Some(u) => self.role_named(&self.users[u].role),
-                None => &NOBODY,
-            },
-        }
+    /// The virtual `nobody` role of anonymous callers.
+    pub fn nobody(&self) -> &Role {
+        &NOBODY
     }
 
     /// A role by name, or `nobody`.

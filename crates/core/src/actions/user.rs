@@ -39,7 +39,7 @@ pub struct NewUser {
 }
 
 fn is_admin(snap: &Snapshot, actor: &Actor) -> bool {
-    snap.role_of(actor).name == "admin"
+    crate::permissions::role_of(snap, actor).name == "admin"
 }
 
 fn denied(key: &'static str, message: String) -> Error {

@@ -171,7 +171,7 @@ impl V<'_> {
 
     /// Roles the actor may give to a user (every role for admins).
     pub fn assignable_roles(&self, _u: UserIdx) -> Vec<String> {
-        let admin = self.snap.role_of(self.actor).name == "admin";
+        let admin = folio_core::permissions::role_of(self.snap, self.actor).name == "admin";
         self.snap
             .roles
             .keys()
