@@ -1,6 +1,7 @@
 //! The server crate's layers import downwards only (docs/ARCHITECTURE.md): `app` knows none
 //! of `api`, `site`, `http`, `auth`; `auth` knows no routes; `api` and `site` are siblings
-//! that never import each other or `http`.
+//! that never import each other or `http`. In `folio-core`, the model, the snapshot and the
+//! permission check import each other in one direction only.
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,47 @@ fn layers_import_downwards_only() {
     assert!(
         violations.is_empty(),
         "imports against the layering:\n{}",
+        violations.join("\n")
+    );
+}
+
+#[test]
+fn core_modules_import_downwards_only() {
+    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src");
+    // format → blueprint → matrix → model → snapshot → permissions → collections → actions
+    let rules: [(&str, &[&str]); 4] = [
+        (
+            "matrix.rs",
+            &["model", "snapshot", "permissions", "actions", "collections"],
+        ),
+        (
+            "model.rs",
+            &["snapshot", "permissions", "actions", "collections"],
+        ),
+        ("snapshot.rs", &["permissions", "actions", "collections"]),
+        ("permissions.rs", &["actions", "collections"]),
+    ];
+    let mut violations = Vec::new();
+    for (file, forbidden) in rules {
+        let text = std::fs::read_to_string(core.join(file)).expect("core source");
+        // Doc comments may link anywhere; code may not import upwards.
+        let code: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for other in forbidden {
+            let needle = format!("crate::{other}");
+            if code.match_indices(&needle).any(|(i, _)| {
+                !code[i + needle.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            }) {
+                violations.push(format!("{file}: {other}"));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "core imports against the layering:\n{}",
         violations.join("\n")
     );
 }
