@@ -171,7 +171,7 @@ pub fn write_new(root: &Path, a: &AccountFiles<'_>) -> Result<(), Error> {
     }
     let io = |e: std::io::Error| Error::internal(format!("writing the account: {e}"));
     let parent = accounts_dir(root);
-    std::fs::create_dir_all(&parent).map_err(io)?;
+    crate::store::create_dir_like_parent(&parent).map_err(io)?;
     let dir = parent.join(a.id);
     std::fs::create_dir(&dir).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -183,6 +183,7 @@ pub fn write_new(root: &Path, a: &AccountFiles<'_>) -> Result<(), Error> {
             io(e)
         }
     })?;
+    crate::store::adopt(&dir).map_err(io)?;
     let result = (|| {
         write_atomic(
             &dir.join(".htpasswd"),

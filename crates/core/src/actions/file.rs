@@ -166,7 +166,12 @@ impl Bytes<'_> {
         match self {
             Bytes::Memory(b) => write_atomic(path, b),
             Bytes::Spooled(s) => match std::fs::rename(&s.path, path) {
-                Ok(()) => sync_dir(path.parent().unwrap_or(Path::new("."))),
+                Ok(()) => {
+                    // The spool file was made 0600 by this process; the file takes its
+                    // folder's mode and owner like every file Folio writes.
+                    crate::store::adopt(path)?;
+                    sync_dir(path.parent().unwrap_or(Path::new(".")))
+                }
                 Err(e) if e.raw_os_error() == Some(18) => {
                     // EXDEV: not on the same file system.
                     write_atomic(path, &std::fs::read(&s.path)?)

@@ -204,7 +204,7 @@ pub fn create(
     } else {
         base.join(&slug)
     };
-    std::fs::create_dir_all(&dir).map_err(io_error)?;
+    crate::store::create_dir_like_parent(&dir).map_err(io_error)?;
     write_content(&dir.join(format!("{template}.txt")), &content)?;
     Ok(match parent {
         Some(p) => format!("{}/{slug}", snap.pages[p].id),
@@ -284,7 +284,7 @@ fn rename(from: &Path, to: &Path) -> Result<()> {
         return Ok(());
     }
     if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error)?;
+        crate::store::create_dir_like_parent(parent).map_err(io_error)?;
     }
     std::fs::rename(from, to).map_err(io_error)?;
     if let Some(parent) = to.parent() {
@@ -614,7 +614,7 @@ fn copy_page_dir(
     files: bool,
     renamed: &mut Vec<(String, String)>,
 ) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(io_error)?;
+    crate::store::create_dir_like_parent(to).map_err(io_error)?;
     let entries: Vec<_> = std::fs::read_dir(from)
         .map_err(io_error)?
         .flatten()
@@ -652,6 +652,7 @@ fn copy_page_dir(
             write_content(&to.join(&name), &content)?;
         } else if files {
             std::fs::copy(e.path(), to.join(&name)).map_err(io_error)?;
+            crate::store::adopt(&to.join(&name)).map_err(io_error)?;
         }
     }
     Ok(())

@@ -437,7 +437,7 @@ impl Store {
         if !ok {
             return Ok(Saved::Gone);
         }
-        folio_core::store::write_atomic(&dir.join(format!("{name}.sess")), body.as_bytes())?;
+        folio_core::store::write_private(&dir.join(format!("{name}.sess")), body.as_bytes())?;
         self.remember(name, body);
         self.verified().insert(name.to_string(), (key, record));
         if let Save::Replace(old) = mode {

@@ -10,6 +10,7 @@ mod support;
 
 mod auth;
 mod conformance;
+mod disk;
 mod layering;
 mod openapi;
 mod permissions;
