@@ -271,7 +271,65 @@ fn parse_options(v: Option<&Value>, is_page: bool) -> IndexMap<String, OptionVal
     out
 }
 
+/// One status a page blueprint allows, as written there.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusOption {
+    /// Kirby's own label and text (`true`, or no `status:` at all).
+    Default,
+    /// A label (`listed: Published`).
+    Label(String),
+    /// `label` and `text` (either may be missing: Kirby's label then, and no text).
+    Custom {
+        /// The label.
+        label: Option<Value>,
+        /// The description.
+        text: Option<Value>,
+    },
+}
+
 impl Blueprint {
+    /// The statuses a page with this blueprint may have, in Kirby's order: those named in
+    /// `status:` (all three when it is missing or empty; `false` removes one), with `draft`
+    /// always first when the blueprint leaves it out, and never for the home and error
+    /// pages.
+    pub fn statuses(&self, home_or_error: bool) -> Vec<(&'static str, StatusOption)> {
+        const KEYS: [&str; 3] = ["draft", "unlisted", "listed"];
+        let written = self
+            .raw
+            .get("status")
+            .and_then(Value::as_object)
+            .filter(|m| !m.is_empty());
+        let mut out: Vec<(&'static str, StatusOption)> = match written {
+            None => KEYS.iter().map(|k| (*k, StatusOption::Default)).collect(),
+            Some(map) => map
+                .iter()
+                .filter_map(|(key, option)| {
+                    let key = KEYS.iter().find(|k| **k == key.as_str())?;
+                    let option = match option {
+                        Value::Bool(false) => return None,
+                        Value::Bool(true) | Value::Null => StatusOption::Default,
+                        Value::Object(o) => StatusOption::Custom {
+                            label: o.get("label").filter(|l| !is_empty(l)).cloned(),
+                            text: o.get("text").filter(|t| !t.is_null()).cloned(),
+                        },
+                        other => StatusOption::Label(match other {
+                            Value::String(s) => s.clone(),
+                            v => v.to_string(),
+                        }),
+                    };
+                    Some((*key, option))
+                })
+                .collect(),
+        };
+        if !out.iter().any(|(k, _)| *k == "draft") {
+            out.insert(0, ("draft", StatusOption::Default));
+        }
+        if home_or_error {
+            out.retain(|(k, _)| *k != "draft");
+        }
+        out
+    }
+
     /// The option for a key, honouring `options: false`.
     pub fn option(&self, key: &str) -> Option<&OptionValue> {
         self.options.get(key).or_else(|| self.options.get("*"))
@@ -512,8 +570,60 @@ fn load_yaml(path: &Path) -> Result<Value, String> {
     yaml::parse(&src).map_err(|e| e.to_string())
 }
 
+/// PHP's `empty()` for a YAML value.
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty() || s == "0",
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn statuses_follow_kirbys_rules() {
+        let bp = |yaml: serde_json::Value| Blueprint::from_value("pages/x", yaml);
+        let keys = |b: &Blueprint, special: bool| -> Vec<&'static str> {
+            b.statuses(special).into_iter().map(|(k, _)| k).collect()
+        };
+        let none = bp(json!({}));
+        assert_eq!(keys(&none, false), ["draft", "unlisted", "listed"]);
+        assert_eq!(
+            keys(&none, true),
+            ["unlisted", "listed"],
+            "home and error: no draft"
+        );
+        let empty = bp(json!({"status": {}}));
+        assert_eq!(keys(&empty, false), ["draft", "unlisted", "listed"]);
+        let some = bp(json!({"status": {"listed": "Live", "unlisted": false, "bogus": true}}));
+        assert_eq!(
+            keys(&some, false),
+            ["draft", "listed"],
+            "draft is always there"
+        );
+        assert_eq!(
+            some.statuses(false)[1].1,
+            StatusOption::Label("Live".into())
+        );
+        let custom = bp(json!({"status": {"unlisted": {"text": "Hidden"}, "draft": true}}));
+        assert_eq!(
+            keys(&custom, false),
+            ["unlisted", "draft"],
+            "the blueprint's order"
+        );
+        assert_eq!(
+            custom.statuses(false)[0].1,
+            StatusOption::Custom {
+                label: None,
+                text: Some(json!("Hidden"))
+            }
+        );
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -241,6 +241,24 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<C
     Ok(Change::PageContent(page.id.clone()))
 }
 
+/// Kirby's `createNum`: the number page `p` gets when listed at `position` (`default` mode:
+/// clamped to 1..the number of listed siblings with the page; other modes: from the content).
+fn create_num(snap: &Snapshot, p: PageIdx, mode: &str, position: Option<i64>) -> i64 {
+    let page = &snap.pages[p];
+    match mode {
+        "default" => {
+            let listed = siblings(snap, page.parent)
+                .0
+                .iter()
+                .filter(|c| **c != p && snap.pages[**c].status == Status::Listed)
+                .count() as i64
+                + 1;
+            position.unwrap_or(listed).clamp(1, listed)
+        }
+        mode => sort_number(mode, &page.content),
+    }
+}
+
 /// The number a page gets when listed under a non-default `num` mode.
 fn sort_number(mode: &str, content: &Content) -> i64 {
     let date = content
@@ -351,16 +369,50 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
         "draft" => Status::Draft,
         other => return Err(Error::invalid_argument(format!("Invalid status: {other}"))),
     };
+    // Kirby returns before any permission check when nothing would change: an unlisted page
+    // made unlisted, or a listed page asked for the number it already has.
+    let bp = snap.blueprints.page(&page.template);
+    let unchanged = match (page.status, target) {
+        (Status::Unlisted, Status::Unlisted) => true,
+        (Status::Listed, Status::Listed) => {
+            page.num == Some(create_num(snap, p, &bp.num, position))
+        }
+        _ => false,
+    };
+    if unchanged {
+        return Ok(());
+    }
+    // The blueprint's `status:` decides which statuses exist for the page (home and error
+    // pages have no draft), before any permission.
+    let home_or_error = snap.is_home(p) || snap.is_error(p);
+    if !bp
+        .statuses(home_or_error)
+        .iter()
+        .any(|(k, _)| *k == target.as_str())
+    {
+        return Err(Error::InvalidArgument {
+            key: "error.page.status.invalid",
+            message: "Please set a valid page status".into(),
+            details: Value::Array(Vec::new()),
+        });
+    }
     let action = if page.status == Status::Listed && target == Status::Listed {
         "sort"
     } else {
         "changeStatus"
     };
     if !can(snap, ctx.actor, Target::Page(p), action) {
-        return Err(forbidden(
-            "error.page.changeStatus.permission",
-            "The status for this page cannot be changed".into(),
-        ));
+        return Err(if action == "sort" {
+            forbidden(
+                "error.page.sort.permission",
+                format!("The page \"{}\" cannot be sorted", page.slug),
+            )
+        } else {
+            forbidden(
+                "error.page.changeStatus.permission",
+                "The status for this page cannot be changed".into(),
+            )
+        });
     }
     if target == Status::Draft && snap.is_home(p) {
         return Err(Error::InvalidArgument {
@@ -369,7 +421,6 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
             details: Value::Array(Vec::new()),
         });
     }
-    let bp = snap.blueprints.page(&page.template);
     if page.is_draft()
         && target != Status::Draft
         && let Err(Error::InvalidArgument { details, .. }) = validate(&bp.fields, &page.content)

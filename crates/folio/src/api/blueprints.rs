@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use folio_core::blueprint::{Blueprint, label_from_name};
+use folio_core::blueprint::{Blueprint, StatusOption, label_from_name};
 use folio_core::model::{File, PageIdx, UserIdx};
 use folio_core::permissions::{FILE_ACTIONS, PAGE_ACTIONS, SITE_ACTIONS, USER_ACTIONS};
 
@@ -99,36 +99,24 @@ fn options(bp: &Blueprint, keys: &[&str]) -> Value {
 }
 
 fn status(bp: &Blueprint, special: bool) -> Value {
-    let defaults = [
-        (
-            "draft",
+    let defaults = |key: &str| match key {
+        "draft" => (
             "Draft",
             "The page is in draft mode and only visible for logged in editors or via secret link",
         ),
-        (
-            "unlisted",
-            "Unlisted",
-            "The page is only accessible via URL",
-        ),
-        ("listed", "Public", "The page is public for anyone"),
-    ];
-    let custom = bp.raw.get("status").and_then(Value::as_object);
+        "unlisted" => ("Unlisted", "The page is only accessible via URL"),
+        _ => ("Public", "The page is public for anyone"),
+    };
     let mut out = Map::new();
-    for (key, label, text) in defaults {
-        if key == "draft" && special {
-            continue;
-        }
-        let entry = match custom {
-            None => json!({"label": label, "text": text}),
-            Some(c) => match c.get(key) {
-                Some(Value::String(s)) => json!({"label": s, "text": null}),
-                Some(Value::Object(o)) => json!({
-                    "label": o.get("label").cloned().unwrap_or(json!(label)),
-                    "text": o.get("text").cloned().unwrap_or(Value::Null),
-                }),
-                Some(Value::Bool(false)) => continue,
-                _ => continue,
-            },
+    for (key, option) in bp.statuses(special) {
+        let (label, text) = defaults(key);
+        let entry = match option {
+            StatusOption::Default => json!({"label": label, "text": text}),
+            StatusOption::Label(l) => json!({"label": l, "text": null}),
+            StatusOption::Custom { label: l, text: t } => json!({
+                "label": l.unwrap_or(json!(label)),
+                "text": t.unwrap_or(Value::Null),
+            }),
         };
         out.insert(key.to_string(), entry);
     }

@@ -13,6 +13,7 @@ mod conformance;
 mod disk;
 mod layering;
 mod openapi;
+mod pages;
 mod permissions;
 mod render;
 mod resources;
