@@ -397,6 +397,14 @@ impl Snapshot {
         }
     }
 
+    /// A file by the name a client asked for, as Kirby's files collection finds it: the
+    /// exact filename, else the name in ASCII lower case (`PHOTO.JPG` finds `photo.jpg`;
+    /// `photo.jpg` does not find `Photo.JPG`).
+    pub fn file_by_key(&self, parent: FileParent, key: &str) -> Option<&File> {
+        self.file(parent, key)
+            .or_else(|| self.file(parent, &key.to_ascii_lowercase()))
+    }
+
     /// A file by parent and exact filename.
     pub fn file(&self, parent: FileParent, filename: &str) -> Option<&File> {
         self.files_of(parent)
@@ -426,7 +434,12 @@ impl Snapshot {
             let k = key.to_lowercase();
             self.users.iter().position(|u| u.email == k)
         } else {
-            self.users.iter().position(|u| u.id == key)
+            // Kirby's collections: the exact key, else the key in ASCII lower case.
+            let lower = key.to_ascii_lowercase();
+            self.users
+                .iter()
+                .position(|u| u.id == key)
+                .or_else(|| self.users.iter().position(|u| u.id == lower))
         }
     }
 

@@ -78,7 +78,7 @@ pub fn file_parent(v: &V<'_>, owner: Owner, key: &str) -> Result<FileParent, Err
 pub fn find_file<'s>(v: &V<'s>, parent: FileParent, raw: &str) -> Result<&'s File, Error> {
     let name = decode_path_segment(raw);
     v.snap
-        .file(parent, &name)
+        .file_by_key(parent, &name)
         .filter(|f| {
             can(
                 v.snap,

@@ -12,6 +12,7 @@ mod auth;
 mod conformance;
 mod disk;
 mod layering;
+mod lookups;
 mod openapi;
 mod pages;
 mod permissions;
