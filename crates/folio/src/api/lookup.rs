@@ -28,11 +28,19 @@ pub fn site_access(v: &V<'_>) -> Result<(), Error> {
     }
 }
 
-/// A page from the `+`-separated id in the path; inaccessible pages are 404.
+/// A page from the `+`-separated id in the path (drafts also through `_drafts`);
+/// inaccessible pages are 404.
 pub fn find_page(v: &V<'_>, raw: &str) -> Result<PageIdx, Error> {
     let id = folio_wire::query::model_id(raw);
+    // Kirby also finds a draft through its folder path (`blog+_drafts+notes`): the
+    // `_drafts/` segments are dropped when the id itself names no page.
     v.snap
         .page_by_id(&id)
+        .or_else(|| {
+            id.contains("_drafts/")
+                .then(|| v.snap.page_by_id(&id.replace("_drafts/", "")))
+                .flatten()
+        })
         .filter(|p| can(v.snap, v.actor, Target::Page(*p), "access"))
         .ok_or_else(|| Error::page_not_found(&id))
 }
