@@ -1083,6 +1083,98 @@ pub fn png(w: u32, h: u32, size: Option<usize>) -> Vec<u8> {
     }
 }
 
+/// A browser-like session: the `kirby_session=<value>` cookie pair and the CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `kirby_session=<value>`.
+    pub cookie: String,
+    /// The CSRF token.
+    pub csrf: String,
+}
+
+impl Session {
+    /// Adds `Cookie` and `X-CSRF`.
+    pub fn apply(&self, req: Request) -> Request {
+        req.header("Cookie", &self.cookie)
+            .header("X-CSRF", &self.csrf)
+    }
+
+    /// Adds only the cookie (no CSRF token).
+    pub fn cookie_only(&self, req: Request) -> Request {
+        req.header("Cookie", &self.cookie)
+    }
+
+    /// The same CSRF token with another cookie.
+    pub fn with_cookie(&self, cookie: &str) -> Session {
+        Session {
+            cookie: cookie.to_string(),
+            csrf: self.csrf.clone(),
+        }
+    }
+
+    /// The same cookie with another CSRF token.
+    pub fn with_csrf(&self, csrf: &str) -> Session {
+        Session {
+            cookie: self.cookie.clone(),
+            csrf: csrf.to_string(),
+        }
+    }
+}
+
+/// `GET /csrf`: starts a session and returns its cookie and CSRF token.
+pub fn start_session(server: &Server) -> Session {
+    let r = server.get("/csrf");
+    assert_eq!(r.status, 200, "GET /csrf: {}", r.text());
+    let csrf = r.json()["csrf"]
+        .as_str()
+        .unwrap_or_else(|| panic!("GET /csrf has no token: {}", r.text()))
+        .to_string();
+    assert_eq!(csrf.len(), 64, "CSRF token {csrf:?}");
+    assert!(
+        csrf.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+    let cookie = r
+        .cookie("kirby_session")
+        .unwrap_or_else(|| panic!("GET /csrf sets no kirby_session: {:?}", r.headers));
+    Session { cookie, csrf }
+}
+
+/// `POST /api/auth/login` in a session.
+pub fn login_request(session: &Session, email: &str, password: &str, long: bool) -> Request {
+    session.apply(
+        Request::new("POST", "/api/auth/login")
+            .json(&serde_json::json!({"email": email, "password": password, "long": long})),
+    )
+}
+
+/// Full session login (`GET /csrf`, then `POST /api/auth/login`); returns the response and
+/// the session with the regenerated cookie.
+pub fn login_full(
+    server: &Server,
+    (email, password): (&str, &str),
+    long: bool,
+) -> (Response, Session) {
+    let pre = start_session(server);
+    let r = server.send(&login_request(&pre, email, password, long));
+    assert_eq!(r.status, 200, "login {email}: {}", r.text());
+    let cookie = r
+        .cookie("kirby_session")
+        .unwrap_or_else(|| panic!("login {email} sets no cookie: {:?}", r.headers));
+    let after = pre.with_cookie(&cookie);
+    (r, after)
+}
+
+/// A logged-in session (not `long`).
+pub fn login(server: &Server, account: (&str, &str)) -> Session {
+    login_full(server, account, false).1
+}
+
+/// `GET /api/auth` in a session.
+pub fn get_auth(server: &Server, session: &Session) -> Response {
+    server.send(&session.apply(Request::new("GET", "/api/auth")))
+}
+
 /// The JSON content type of every API answer.
 pub const JSON_TYPE: &str = "application/json; charset=UTF-8";
 

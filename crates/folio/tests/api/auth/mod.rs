@@ -3,8 +3,8 @@
 //! `folio` binary serving a private copy of the Kirby fixture site (see AUTH.md and API.md).
 
 use crate::support::{
-    JSON_TYPE, Request, Response, Server, assert_error, assert_unauthenticated, tree_contents,
-    tree_hash,
+    JSON_TYPE, Request, Response, Server, assert_error, assert_unauthenticated, get_auth, login,
+    login_full, login_request, start_session, tree_contents, tree_hash,
 };
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -20,85 +20,6 @@ const SITE_TITLE: &str = "Saltmarsh Lighthouse Society";
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// A browser-like session: the `kirby_session=<value>` cookie pair and the CSRF token.
-#[derive(Debug, Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    /// Adds `Cookie` and `X-CSRF`.
-    fn apply(&self, req: Request) -> Request {
-        req.header("Cookie", &self.cookie)
-            .header("X-CSRF", &self.csrf)
-    }
-
-    /// The same CSRF token with another cookie.
-    fn with_cookie(&self, cookie: &str) -> Session {
-        Session {
-            cookie: cookie.to_string(),
-            csrf: self.csrf.clone(),
-        }
-    }
-
-    /// The same cookie with another CSRF token.
-    fn with_csrf(&self, csrf: &str) -> Session {
-        Session {
-            cookie: self.cookie.clone(),
-            csrf: csrf.to_string(),
-        }
-    }
-}
-
-/// `GET /csrf`: starts a session and returns its cookie and CSRF token.
-fn start_session(server: &Server) -> Session {
-    let r = server.get("/csrf");
-    assert_eq!(r.status, 200, "GET /csrf: {}", r.text());
-    let csrf = r.json()["csrf"]
-        .as_str()
-        .unwrap_or_else(|| panic!("GET /csrf has no token: {}", r.text()))
-        .to_string();
-    assert_eq!(csrf.len(), 64, "CSRF token {csrf:?}");
-    assert!(
-        csrf.bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    );
-    let cookie = r
-        .cookie("kirby_session")
-        .unwrap_or_else(|| panic!("GET /csrf sets no kirby_session: {:?}", r.headers));
-    Session { cookie, csrf }
-}
-
-fn login_request(session: &Session, email: &str, password: &str, long: bool) -> Request {
-    session.apply(
-        Request::new("POST", "/api/auth/login")
-            .json(&json!({"email": email, "password": password, "long": long})),
-    )
-}
-
-/// Full session login (`GET /csrf`, then `POST /api/auth/login`); returns the response and
-/// the session with the regenerated cookie.
-fn login_full(server: &Server, (email, password): (&str, &str), long: bool) -> (Response, Session) {
-    let pre = start_session(server);
-    let r = server.send(&login_request(&pre, email, password, long));
-    assert_eq!(r.status, 200, "login {email}: {}", r.text());
-    let cookie = r
-        .cookie("kirby_session")
-        .unwrap_or_else(|| panic!("login {email} sets no cookie: {:?}", r.headers));
-    let after = pre.with_cookie(&cookie);
-    (r, after)
-}
-
-fn login(server: &Server, account: (&str, &str)) -> Session {
-    login_full(server, account, false).1
-}
-
-/// `GET /api/auth` in a session.
-fn get_auth(server: &Server, session: &Session) -> Response {
-    server.send(&session.apply(Request::new("GET", "/api/auth")))
-}
 
 fn with_basic(req: Request, account: (&str, &str)) -> Request {
     req.header("Authorization", &crate::support::basic(account))

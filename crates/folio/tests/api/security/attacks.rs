@@ -5,8 +5,9 @@
 //! (including a Redis outage), session invalidation, and the `folio user` CLI.
 
 use crate::support::{
-    JSON_TYPE, Redis, Request, Response, Server, Site, assert_error, assert_unauthenticated,
-    folio_cli, tree_contents, tree_hash,
+    JSON_TYPE, Redis, Request, Response, Server, Session, Site, assert_error,
+    assert_unauthenticated, folio_cli, get_auth, login, login_full, login_request, start_session,
+    tree_contents, tree_hash,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -28,78 +29,9 @@ const INVALID_LOGIN_BODY: &str = r#"{"status":"error","message":"Invalid login",
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// A browser-like session: the `kirby_session=<value>` cookie pair and the CSRF token.
-#[derive(Debug, Clone)]
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    /// Adds `Cookie` and `X-CSRF`.
-    fn apply(&self, req: Request) -> Request {
-        req.header("Cookie", &self.cookie)
-            .header("X-CSRF", &self.csrf)
-    }
-
-    /// Adds only the cookie (no CSRF token).
-    fn cookie_only(&self, req: Request) -> Request {
-        req.header("Cookie", &self.cookie)
-    }
-}
-
-/// `GET /csrf`: starts a session and returns its cookie and CSRF token.
-fn start_session(server: &Server) -> Session {
-    let r = server.get("/csrf");
-    assert_eq!(r.status, 200, "GET /csrf: {}", r.text());
-    let csrf = r.json()["csrf"]
-        .as_str()
-        .unwrap_or_else(|| panic!("GET /csrf has no token: {}", r.text()))
-        .to_string();
-    assert_eq!(csrf.len(), 64, "CSRF token {csrf:?}");
-    let cookie = r
-        .cookie("kirby_session")
-        .unwrap_or_else(|| panic!("GET /csrf sets no kirby_session: {:?}", r.headers));
-    Session { cookie, csrf }
-}
-
-fn login_request(session: &Session, email: &str, password: &str) -> Request {
-    session.apply(
-        Request::new("POST", "/api/auth/login")
-            .json(&json!({"email": email, "password": password, "long": false})),
-    )
-}
-
 /// A login attempt in an existing (pre-login) session.
 fn try_login(server: &Server, session: &Session, email: &str, password: &str) -> Response {
-    server.send(&login_request(session, email, password))
-}
-
-/// Full session login (`GET /csrf`, then `POST /api/auth/login`); returns the login response
-/// and the logged-in session (regenerated cookie, same CSRF token).
-fn login_full(server: &Server, (email, password): (&str, &str)) -> (Response, Session) {
-    let pre = start_session(server);
-    let r = try_login(server, &pre, email, password);
-    assert_eq!(r.status, 200, "login {email}: {}", r.text());
-    let cookie = r
-        .cookie("kirby_session")
-        .unwrap_or_else(|| panic!("login {email} sets no cookie: {:?}", r.headers));
-    (
-        r,
-        Session {
-            cookie,
-            csrf: pre.csrf,
-        },
-    )
-}
-
-fn login(server: &Server, account: (&str, &str)) -> Session {
-    login_full(server, account).1
-}
-
-/// `GET /api/auth` in a session.
-fn get_auth(server: &Server, session: &Session) -> Response {
-    server.send(&session.apply(Request::new("GET", "/api/auth")))
+    server.send(&login_request(session, email, password, false))
 }
 
 /// `GET /api/auth` with Basic credentials.
@@ -334,16 +266,17 @@ fn spoofed_proxy_headers_are_ignored_without_trusted_proxies() {
     let pre = start_session(&server);
     for i in 1..=3 {
         let r = server.send(
-            &login_request(&pre, GHOST, "wrong-password")
+            &login_request(&pre, GHOST, "wrong-password", false)
                 .header("X-Forwarded-For", &format!("203.0.113.{i}"))
                 .header("X-Real-IP", &format!("203.0.113.{}", i + 10)),
         );
         assert_invalid_login(&r);
     }
-    let r = server
-        .send(&login_request(&pre, ADMIN.0, ADMIN.1).header("X-Forwarded-For", "203.0.113.99"));
+    let r = server.send(
+        &login_request(&pre, ADMIN.0, ADMIN.1, false).header("X-Forwarded-For", "203.0.113.99"),
+    );
     assert_invalid_login(&r);
-    let r = server.send(&login_request(&pre, ADMIN.0, ADMIN.1));
+    let r = server.send(&login_request(&pre, ADMIN.0, ADMIN.1, false));
     assert_invalid_login(&r);
 
     let logins = read_logins(&server.root);
@@ -607,7 +540,7 @@ fn tls_allows_basic_auth_and_sets_secure_cookies() {
     assert_auth_ok(&server.send(&basic_auth(ADMIN)), ADMIN.0);
     assert_invalid_login(&server.send(&basic_auth((ADMIN.0, "wrong-password"))));
     // Session login over HTTPS.
-    let (r, s) = login_full(&server, EDITOR);
+    let (r, s) = login_full(&server, EDITOR, false);
     assert_session_cookie(&session_set_cookie(&r), true);
     assert_auth_ok(&get_auth(&server, &s), EDITOR.0);
     // Plain HTTP on the TLS port gets no HTTP answer (and so no credentials are accepted).
@@ -1155,7 +1088,7 @@ fn a_concurrent_burst_cannot_defeat_auth_trials() {
     let server = Server::start(&["auth.trials=10", "folio.maxConnectionsPerIp=1000"]);
     let pre = start_session(&server);
     let wrong: Vec<Request> = (0..300)
-        .map(|i| login_request(&pre, ADMIN.0, &format!("guess-{i:04}-x")))
+        .map(|i| login_request(&pre, ADMIN.0, &format!("guess-{i:04}-x"), false))
         .collect();
     for r in burst(&server, wrong) {
         assert_invalid_login(&r);
