@@ -120,6 +120,14 @@ fn can_create(snap: &Snapshot, actor: &Actor, role: &str) -> bool {
 /// `POST users`: creates an account and returns its id. Kirby's order: id, e-mail (valid,
 /// not taken), language, password, then the permission (admins always may; nobody else may
 /// create an admin; others need `users.create` for the new user's role).
+/// The account `id` in the snapshot an action runs on (a write addresses users by id, so it
+/// finds them again in the latest snapshot).
+pub fn by_id(ctx: &Ctx<'_>, id: &str) -> Result<UserIdx> {
+    ctx.snap
+        .user_by_id(id)
+        .ok_or_else(|| Error::user_not_found(id))
+}
+
 pub fn create(ctx: &Ctx<'_>, root: &Path, input: &NewUser) -> Result<String> {
     let snap = ctx.snap;
     let id = new_account_id(root, snap, input.id.as_deref().map(str::trim));

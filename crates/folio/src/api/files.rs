@@ -390,16 +390,7 @@ async fn replace(call: Call, owner: Owner) -> ApiResult {
     Ok(match result {
         Ok(((), new)) => {
             let parent = key.parent(&new).map_err(|e| call.err(e))?;
-            let data = render(
-                &new,
-                &call.actor,
-                &call.base,
-                parent,
-                &filename,
-                None,
-                &call.model_plan(),
-            );
-            upload_envelope(vec![(filename, Ok(data))], debug)
+            one_upload(&call, &new, parent, &filename, filename.clone())
         }
         Err(e) => upload_envelope(vec![(filename, Err(e))], debug),
     })
@@ -542,12 +533,6 @@ fn avatar_owner(call: &Call, owner: Owner) -> Result<String, Error> {
     Ok(call.snap.users[u].id.clone())
 }
 
-fn user_again(ctx: &folio_core::actions::Ctx<'_>, id: &str) -> Result<usize, Error> {
-    ctx.snap
-        .user_by_id(id)
-        .ok_or_else(|| Error::user_not_found(id))
-}
-
 /// `POST …/avatar`: a raster image stored as `profile.<ext>`.
 async fn upload_avatar(call: Call, owner: Owner) -> ApiResult {
     let id = avatar_owner(&call, owner).map_err(|e| call.err(e))?;
@@ -569,7 +554,8 @@ async fn upload_avatar(call: Call, owner: Owner) -> ApiResult {
                 name: &part.filename,
                 bytes: Bytes::Spooled(&part.data.spool),
             };
-            let name = file::create_avatar(ctx, user_again(ctx, &user)?, &upload)?;
+            let name =
+                file::create_avatar(ctx, folio_core::actions::user::by_id(ctx, &user)?, &upload)?;
             Ok((name, Change::Structure))
         })
         .await;
@@ -578,19 +564,31 @@ async fn upload_avatar(call: Call, owner: Owner) -> ApiResult {
             let u = new
                 .user_by_id(&id)
                 .ok_or_else(|| call.err(Error::user_not_found(&id)))?;
-            let data = render(
-                &new,
-                &call.actor,
-                &call.base,
-                FileParent::User(u),
-                &filename,
-                None,
-                &call.model_plan(),
-            );
-            upload_envelope(vec![(label, Ok(data))], debug)
+            one_upload(&call, &new, FileParent::User(u), &filename, label)
         }
         Err(e) => upload_envelope(vec![(label, Err(e))], debug),
     })
+}
+
+/// The upload envelope of one file written by a call: `filename` rendered from the new
+/// snapshot, under the name the client sent (`label`).
+fn one_upload(
+    call: &Call,
+    new: &Snapshot,
+    parent: FileParent,
+    filename: &str,
+    label: String,
+) -> Reply {
+    let data = render(
+        new,
+        &call.actor,
+        &call.base,
+        parent,
+        filename,
+        None,
+        &call.model_plan(),
+    );
+    upload_envelope(vec![(label, Ok(data))], call.state.app.settings.debug)
 }
 
 /// `DELETE …/avatar`.
@@ -599,7 +597,7 @@ async fn delete_avatar(call: Call, owner: Owner) -> ApiResult {
     call.state
         .app
         .commit(&call.actor, Precondition::None, move |ctx| {
-            file::delete_avatar(ctx, user_again(ctx, &id)?)?;
+            file::delete_avatar(ctx, folio_core::actions::user::by_id(ctx, &id)?)?;
             Ok(((), Change::Structure))
         })
         .await

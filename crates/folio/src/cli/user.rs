@@ -171,10 +171,7 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
             let password = read_password()?;
             let root = app.root.clone();
             commit(&app, |ctx| {
-                let u = ctx
-                    .snap
-                    .user_by_id(&id)
-                    .ok_or_else(|| Error::user_not_found(&id))?;
+                let u = user::by_id(ctx, &id)?;
                 user::change_password(ctx, &root, u, None, &password)
             })?;
             println!("password changed for {email}");
@@ -193,10 +190,7 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
             let (id, email) = (snap.users[u].id.clone(), snap.users[u].email.clone());
             let root = app.root.clone();
             commit(&app, |ctx| {
-                let u = ctx
-                    .snap
-                    .user_by_id(&id)
-                    .ok_or_else(|| Error::user_not_found(&id))?;
+                let u = user::by_id(ctx, &id)?;
                 user::change_role(ctx, &root, u, &role)
             })?;
             println!("{email} is now {role}");
@@ -208,10 +202,7 @@ pub fn run(cmd: UserCommand) -> anyhow::Result<()> {
             let (id, email) = (snap.users[u].id.clone(), snap.users[u].email.clone());
             let root = app.root.clone();
             commit(&app, |ctx| {
-                let u = ctx
-                    .snap
-                    .user_by_id(&id)
-                    .ok_or_else(|| Error::user_not_found(&id))?;
+                let u = user::by_id(ctx, &id)?;
                 user::delete(ctx, &root, u)
             })?;
             println!("deleted {email}");
