@@ -36,6 +36,18 @@ pub struct Record {
     pub data: Map<String, Value>,
 }
 
+impl Record {
+    /// Kirby's lifetime rules at time `t`: started, not expired, and (with a timeout) active
+    /// recently enough.
+    fn is_live(&self, t: i64) -> bool {
+        let idle = match (self.timeout, self.last_activity) {
+            (Some(timeout), Some(last)) => t - last > timeout,
+            _ => false,
+        };
+        self.start_time <= t && t < self.expiry_time && !idle
+    }
+}
+
 /// A live session: its token parts plus its record.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -321,13 +333,7 @@ impl Store {
         if !bool::from(k.as_bytes().ct_eq(key.as_bytes())) {
             return None;
         }
-        let t = now();
-        if record.expiry_time <= t || record.start_time > t {
-            return None;
-        }
-        if let (Some(timeout), Some(last)) = (record.timeout, record.last_activity)
-            && t - last > timeout
-        {
+        if !record.is_live(now()) {
             return None;
         }
         Some(Session {
@@ -538,13 +544,7 @@ fn verify_record(raw: &str, expiry: i64, id: &str, key: &str) -> Option<Session>
         return None;
     }
     let record: Record = serde_json::from_str(payload).ok()?;
-    let t = now();
-    if record.expiry_time != expiry || record.expiry_time <= t || record.start_time > t {
-        return None;
-    }
-    if let (Some(timeout), Some(last)) = (record.timeout, record.last_activity)
-        && t - last > timeout
-    {
+    if record.expiry_time != expiry || !record.is_live(now()) {
         return None;
     }
     Some(Session {
