@@ -157,6 +157,24 @@ pub struct AccountFiles<'a> {
     pub password_hash: Option<&'a str>,
     /// The fields of `user.txt`.
     pub content: &'a Content,
+    /// The content file's name (`user.txt`, `user.en.txt` on a multi-language site).
+    pub content_name: &'a str,
+}
+
+/// The name of a user's content file in the snapshot's language.
+pub fn content_name(snap: &Snapshot) -> String {
+    match snap.lang_code() {
+        Some(code) => format!("user.{code}.txt"),
+        None => "user.txt".into(),
+    }
+}
+
+/// The name of a user's content file in the default language.
+pub fn default_content_name(snap: &Snapshot) -> String {
+    match snap.languages.default_code() {
+        Some(code) => format!("user.{code}.txt"),
+        None => "user.txt".into(),
+    }
 }
 
 /// Writes a new account folder: `.htpasswd`, `user.txt`, then `index.php` (an account
@@ -194,7 +212,7 @@ pub fn write_new(root: &Path, a: &AccountFiles<'_>) -> Result<(), Error> {
                 .iter()
                 .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
         );
-        write_atomic(&dir.join("user.txt"), text.as_bytes())?;
+        write_atomic(&dir.join(a.content_name), text.as_bytes())?;
         let php = index_php(a.email, a.language, a.name, a.role);
         write_atomic(&dir.join("index.php"), php.as_bytes())
     })();
@@ -205,9 +223,9 @@ pub fn write_new(root: &Path, a: &AccountFiles<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Rewrites `user.txt` with the given fields.
-pub fn write_content(root: &Path, id: &str, content: &Content) -> Result<(), Error> {
-    let path = account_file(root, id, "user.txt")?;
+/// Rewrites a user's content file (`name`, see [`content_name`]) with the given fields.
+pub fn write_content(root: &Path, id: &str, name: &str, content: &Content) -> Result<(), Error> {
+    let path = account_file(root, id, name)?;
     let text = txt::encode(content.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))));
     write_atomic(&path, text.as_bytes()).map_err(|e| Error::internal(e.to_string()))
 }
@@ -255,6 +273,7 @@ pub fn create(root: &Path, snap: &Snapshot, input: &NewAccount) -> Result<String
             role: &input.role,
             password_hash: Some(&hash),
             content: &Content::new(),
+            content_name: &default_content_name(snap),
         },
     )?;
     Ok(id)

@@ -63,6 +63,17 @@ impl Field {
     pub fn has_time(&self) -> bool {
         truthy(self.props.get("time"))
     }
+
+    /// False for the field types that only lay out a form (`headline`, `info`, `line`,
+    /// `gap`): they are never stored.
+    pub fn stores_value(&self) -> bool {
+        !matches!(self.kind.as_str(), "headline" | "info" | "line" | "gap")
+    }
+
+    /// False for `translate: false`: the field is stored in the default language only.
+    pub fn translatable(&self) -> bool {
+        !matches!(self.props.get("translate"), Some(Value::Bool(false)))
+    }
 }
 
 /// A `pages` or `files` section.

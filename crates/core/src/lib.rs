@@ -11,6 +11,7 @@ pub mod collections;
 pub mod error;
 pub mod format;
 pub mod kirbytext;
+pub mod language;
 pub mod matrix;
 pub mod media;
 pub mod model;

@@ -42,6 +42,10 @@ impl Status {
 pub struct Site {
     /// Fields of `site.txt`.
     pub content: Content,
+    /// The own content file of the snapshot's language when that is not the default
+    /// (`None` when the file is missing, in the default language and on single-language
+    /// sites); `content` already has it overlaid on the default language's.
+    pub translation: Option<Content>,
     /// Published top-level pages in folder order.
     pub children: Vec<PageIdx>,
     /// Top-level drafts (`content/_drafts/*`).
@@ -82,6 +86,10 @@ pub struct Page {
     pub files: Vec<File>,
     /// Fields of the content file.
     pub content: Content,
+    /// The own content file of the snapshot's language when that is not the default
+    /// (`None` when the file is missing, in the default language and on single-language
+    /// sites); `content` already has it overlaid on the default language's.
+    pub translation: Option<Content>,
     /// Lowercased `id` and content fields, for search (built with the snapshot).
     pub search: Vec<(String, String)>,
 }
@@ -101,6 +109,17 @@ impl Page {
             .get("uuid")
             .map(String::as_str)
             .filter(|s| !s.is_empty())
+    }
+
+    /// The slug in the snapshot's language: the `Slug` of the language's own file, else
+    /// the folder slug (the default language always uses the folder slug).
+    pub fn slug_in_language(&self) -> &str {
+        self.translation
+            .as_ref()
+            .and_then(|t| t.get("slug"))
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.slug)
     }
 
     /// True for drafts.
@@ -133,6 +152,10 @@ pub struct File {
     pub path: PathBuf,
     /// Fields of the meta file.
     pub content: Content,
+    /// The own content file of the snapshot's language when that is not the default
+    /// (`None` when the file is missing, in the default language and on single-language
+    /// sites); `content` already has it overlaid on the default language's.
+    pub translation: Option<Content>,
     /// Size in bytes.
     pub size: u64,
     /// Modification time of the file itself (unix seconds), used in media URLs.
@@ -199,6 +222,8 @@ pub struct User {
     pub language: String,
     /// `user.txt` fields.
     pub content: Content,
+    /// The own `user.<code>.txt` of the snapshot's language when that is not the default.
+    pub translation: Option<Content>,
     /// The bcrypt hash from `.htpasswd` line 1, if any.
     pub password_hash: Option<String>,
     /// mtime of `.htpasswd` (the password timestamp), if it exists.

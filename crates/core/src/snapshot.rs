@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock};
 
 use crate::blueprint::{Blueprint, Blueprints, scalar_string};
 use crate::format::{php_array, txt};
+use crate::language::{Languages, content_file, overlay};
 use crate::matrix::Permissions;
 use crate::media;
 use crate::model::{Content, File, FileParent, Page, PageIdx, Role, Site, Status, User, UserIdx};
@@ -79,6 +80,52 @@ pub struct Snapshot {
     pub version: u64,
     /// Each page's position in the alphabetical order of page ids (for cheap sorting).
     pub id_rank: Arc<Vec<u32>>,
+    /// The site's languages (empty on a single-language site).
+    pub languages: Arc<Languages>,
+    /// The language this snapshot's content is in (`None` on a single-language site).
+    /// Reading a non-default language overlays its files on the default language's.
+    pub lang: Option<usize>,
+    /// The same site in every other language, by language index (only on the
+    /// default-language snapshot, `None` at its own index).
+    views: Arc<Vec<Option<Arc<Snapshot>>>>,
+}
+
+/// Which content files a snapshot reads: the default language's, and the own files of a
+/// non-default language.
+#[derive(Debug, Clone, Copy)]
+struct Reader<'a> {
+    /// The default language's code (`None` on a single-language site).
+    default: Option<&'a str>,
+    /// The snapshot's language code when it is not the default.
+    own: Option<&'a str>,
+}
+
+impl Reader<'_> {
+    fn of(snap: &Snapshot) -> Reader<'_> {
+        let default = snap.languages.default_code();
+        let own = snap
+            .lang
+            .filter(|l| *l != snap.languages.default)
+            .map(|l| snap.languages.code(l));
+        Reader { default, own }
+    }
+
+    /// The content of `<dir>/<stem>` in this language (merged over the default) and the
+    /// language's own file (`None` when it is missing or this is the default), plus the
+    /// newest mtime of the files read.
+    fn read(&self, dir: &Path, stem: &str) -> (Content, Option<Content>, i64) {
+        let (base, mut mtime) = read_content_mtime(&content_file(dir, stem, self.default));
+        let Some(code) = self.own else {
+            return (base.unwrap_or_default(), None, mtime);
+        };
+        let (own, own_mtime) = read_content_mtime(&content_file(dir, stem, Some(code)));
+        mtime = mtime.max(own_mtime);
+        let base = base.unwrap_or_default();
+        match own {
+            Some(o) => (overlay(&base, &o), Some(o), mtime),
+            None => (base, None, mtime),
+        }
+    }
 }
 
 static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -100,8 +147,53 @@ pub enum UuidTarget {
 static NOBODY: LazyLock<Role> = LazyLock::new(Role::nobody);
 
 impl Snapshot {
-    /// Reads a Kirby install root.
+    /// Reads a Kirby install root: the default-language snapshot, with one view per other
+    /// language (built in parallel).
     pub fn build(root: &Path, options: SnapshotOptions) -> std::io::Result<Self> {
+        let (languages, warnings) = Languages::load(&root.join("site").join("languages"));
+        let languages = Arc::new(languages);
+        if !languages.is_multilang() {
+            return Snapshot::build_in(root, options, languages, None);
+        }
+        let default = languages.default;
+        let others: Vec<usize> = (0..languages.list.len())
+            .filter(|i| *i != default)
+            .collect();
+        let (mut snap, views) = std::thread::scope(|scope| {
+            let handles: Vec<_> = others
+                .iter()
+                .map(|&i| {
+                    let (options, languages) = (options.clone(), languages.clone());
+                    scope.spawn(move || Snapshot::build_in(root, options, languages, Some(i)))
+                })
+                .collect();
+            let snap = Snapshot::build_in(root, options.clone(), languages.clone(), Some(default));
+            let views: Vec<std::io::Result<Snapshot>> = handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("panic")))
+                })
+                .collect();
+            (snap, views)
+        });
+        let mut slots: Vec<Option<Arc<Snapshot>>> = vec![None; languages.list.len()];
+        for (i, view) in others.into_iter().zip(views) {
+            slots[i] = Some(Arc::new(view?));
+        }
+        if let Ok(s) = &mut snap {
+            s.warnings.extend(warnings);
+            s.views = Arc::new(slots);
+        }
+        snap
+    }
+
+    fn build_in(
+        root: &Path,
+        options: SnapshotOptions,
+        languages: Arc<Languages>,
+        lang: Option<usize>,
+    ) -> std::io::Result<Self> {
         let content_dir = root.join("content");
         let blueprints = Blueprints::load(&root.join("site").join("blueprints"));
         let mut snap = Snapshot {
@@ -118,9 +210,14 @@ impl Snapshot {
             uuid_index: Arc::new(HashMap::new()),
             version: next_version(),
             id_rank: Arc::new(Vec::new()),
+            languages,
+            lang,
+            views: Arc::new(Vec::new()),
         };
         let listing = snap.read_dir(&content_dir)?;
-        snap.site.content = read_content(&content_dir.join("site.txt"));
+        let (content, translation, _) = Reader::of(&snap).read(&content_dir, "site");
+        snap.site.content = content;
+        snap.site.translation = translation;
         snap.site.files = snap.read_files(&content_dir, &listing, FileParent::Site, "");
         let (children, drafts) = snap.read_children(&content_dir, &listing, None, "")?;
         snap.site.children = children;
@@ -211,18 +308,15 @@ impl Snapshot {
             format!("{parent_id}/{slug}")
         };
         let listing = self.read_dir(dir)?;
-        let template = detect_template(&listing);
-        let content = match &template.1 {
-            Some(file) => read_content(&dir.join(file)),
-            None => Content::new(),
-        };
+        let template = detect_template(&listing, self.languages.is_multilang());
+        let (content, translation, _) = Reader::of(self).read(dir, &template);
         let idx = self.pages.len();
         self.pages.push(Arc::new(Page {
             id: id.clone(),
             slug,
             num,
             status,
-            template: template.0,
+            template,
             dir: dir.to_path_buf(),
             parent,
             children: Vec::new(),
@@ -230,6 +324,7 @@ impl Snapshot {
             files: Vec::new(),
             search: search_fields(&id, &content),
             content,
+            translation,
         }));
         let files = self.read_files(dir, &listing, FileParent::Page(idx), &id);
         let (children, drafts) = self.read_children(dir, &listing, Some(idx), &id)?;
@@ -256,7 +351,7 @@ impl Snapshot {
             if matches!(ext.as_deref(), Some("txt" | "htm" | "html" | "php")) {
                 continue;
             }
-            match read_file(dir, name, parent, parent_id) {
+            match read_file(Reader::of(self), dir, name, parent, parent_id) {
                 Ok(f) => files.push(f),
                 Err(e) => self
                     .warnings
@@ -300,7 +395,7 @@ impl Snapshot {
         names.sort_by(|a, b| natsort::cmp(a, b));
         for id in names {
             let udir = dir.join(&id);
-            match read_user(&udir, &id, self.users.len()) {
+            match read_user(Reader::of(self), &udir, &id, self.users.len()) {
                 Ok(u) => self.users.push(u),
                 Err(e) => self.warnings.push(format!("account {id}: {e}")),
             }
@@ -352,30 +447,130 @@ impl Snapshot {
     /// A new snapshot in which one page's content is re-read from its content file (after a
     /// write that changed only that file). Everything else is shared with `self`.
     pub fn with_page_content(&self, p: PageIdx) -> Snapshot {
-        let mut next = self.clone();
-        let mut page = (*self.pages[p]).clone();
-        page.content = read_content(&page.dir.join(format!("{}.txt", page.template)));
-        page.search = search_fields(&page.id, &page.content);
-        next.pages[p] = Arc::new(page);
-        next.version = next_version();
-        next
+        self.map_views(|snap| {
+            let mut next = snap.clone();
+            let mut page = (*snap.pages[p]).clone();
+            let (content, translation, _) = Reader::of(snap).read(&page.dir, &page.template);
+            page.search = search_fields(&page.id, &content);
+            page.content = content;
+            page.translation = translation;
+            next.pages[p] = Arc::new(page);
+            next
+        })
     }
 
-    /// A new snapshot in which `site.txt` is re-read.
+    /// A new snapshot in which the site's content file(s) are re-read.
     pub fn with_site_content(&self) -> Snapshot {
-        let mut next = self.clone();
-        next.site.content = read_content(&self.content_dir.join("site.txt"));
+        self.map_views(|snap| {
+            let mut next = snap.clone();
+            let (content, translation, _) = Reader::of(snap).read(&snap.content_dir, "site");
+            next.site.content = content;
+            next.site.translation = translation;
+            next
+        })
+    }
+
+    /// Applies `f` to this snapshot and to each language view, each getting a new version.
+    fn map_views(&self, f: impl Fn(&Snapshot) -> Snapshot) -> Snapshot {
+        let mut next = f(self);
         next.version = next_version();
+        next.views = Arc::new(
+            self.views
+                .iter()
+                .map(|v| {
+                    v.as_ref().map(|v| {
+                        let mut n = f(v);
+                        n.version = next_version();
+                        Arc::new(n)
+                    })
+                })
+                .collect(),
+        );
         next
     }
 
-    /// The page whose content file is `path`, if any.
+    /// This site in the language a client asked for (`?language=` / `X-Language`): the
+    /// language found by code (exact, else lower case), else the default language.
+    pub fn in_language(self: &Arc<Self>, code: Option<&str>) -> Arc<Snapshot> {
+        match code.and_then(|c| self.languages.find(c)) {
+            Some(i) => self.view(i),
+            None => self.clone(),
+        }
+    }
+
+    /// This site in language `i` (this snapshot itself for the default language).
+    pub fn view(self: &Arc<Self>, i: usize) -> Arc<Snapshot> {
+        match self.views.get(i) {
+            Some(Some(v)) => v.clone(),
+            _ => self.clone(),
+        }
+    }
+
+    /// The code of the snapshot's language (`None` on a single-language site).
+    pub fn lang_code(&self) -> Option<&str> {
+        self.lang.map(|l| self.languages.code(l))
+    }
+
+    /// True when this snapshot is in a language other than the default.
+    pub fn is_translation(&self) -> bool {
+        self.lang.is_some_and(|l| l != self.languages.default)
+    }
+
+    /// The content file of `<dir>/<stem>` in the snapshot's language.
+    pub fn content_file(&self, dir: &Path, stem: &str) -> PathBuf {
+        content_file(dir, stem, self.lang_code())
+    }
+
+    /// The content file of `<dir>/<stem>` in the default language.
+    pub fn default_content_file(&self, dir: &Path, stem: &str) -> PathBuf {
+        content_file(dir, stem, self.languages.default_code())
+    }
+
+    /// The content file of `<dir>/<stem>` in every language (one path on a
+    /// single-language site).
+    pub fn all_content_files(&self, dir: &Path, stem: &str) -> Vec<PathBuf> {
+        if self.languages.is_multilang() {
+            self.languages
+                .list
+                .iter()
+                .map(|l| content_file(dir, stem, Some(&l.code)))
+                .collect()
+        } else {
+            vec![content_file(dir, stem, None)]
+        }
+    }
+
+    /// The stem (`site`, `article`) of a content file name in any of the site's languages.
+    fn content_stem<'n>(&self, name: &'n str) -> Option<&'n str> {
+        let stem = name.strip_suffix(".txt")?;
+        if !self.languages.is_multilang() {
+            return Some(stem);
+        }
+        let (stem, code) = stem.rsplit_once('.')?;
+        self.languages
+            .list
+            .iter()
+            .any(|l| l.code == code)
+            .then_some(stem)
+    }
+
+    /// True when `path` is the site's content file (in any language).
+    pub fn is_site_content_file(&self, path: &Path) -> bool {
+        path.parent() == Some(self.content_dir.as_path())
+            && path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| self.content_stem(n))
+                == Some("site")
+    }
+
+    /// The page whose content file (in any language) is `path`, if any.
     pub fn page_by_content_file(&self, path: &Path) -> Option<PageIdx> {
         let dir = path.parent()?;
-        let name = path.file_name()?.to_str()?;
+        let stem = self.content_stem(path.file_name()?.to_str()?)?;
         self.pages
             .iter()
-            .position(|p| p.dir == dir && name == format!("{}.txt", p.template))
+            .position(|p| p.dir == dir && stem == p.template)
     }
 
     /// Finds a page by id, ignoring case (published pages before drafts).
@@ -628,32 +823,40 @@ pub fn parse_dirname(name: &str) -> (Option<i64>, String) {
 }
 
 /// The intended template and content file of a folder listing.
-fn detect_template(listing: &[(String, bool)]) -> (String, Option<String>) {
+/// The intended template of a folder listing: the last content file name (with the
+/// language code removed on a multi-language site, whatever the code) that is not the meta
+/// file of a file, else `default`.
+fn detect_template(listing: &[(String, bool)], multilang: bool) -> String {
     let files: Vec<&str> = listing
         .iter()
         .filter(|(_, d)| !d)
         .map(|(n, _)| n.as_str())
+        .filter(|n| !n.starts_with('.') && !n.starts_with('_'))
         .collect();
     let mut found: Option<&str> = None;
     for name in &files {
-        let Some(stem) = name.strip_suffix(".txt") else {
+        let Some(mut stem) = name.strip_suffix(".txt") else {
             continue;
         };
+        if multilang && let Some((s, _code)) = stem.rsplit_once('.') {
+            stem = s;
+        }
         if stem.is_empty() || files.contains(&stem) {
             continue; // a meta file of an existing file
         }
-        found = Some(name);
+        found = Some(stem);
     }
-    match found {
-        Some(f) => (f.trim_end_matches(".txt").to_string(), Some(f.to_string())),
-        None => ("default".into(), None),
-    }
+    found.unwrap_or("default").to_string()
 }
 
-fn read_content(path: &Path) -> Content {
+/// A content file's fields and mtime (`None` and 0 when it does not exist).
+fn read_content_mtime(path: &Path) -> (Option<Content>, i64) {
     match std::fs::read(path) {
-        Ok(bytes) => txt::decode(&String::from_utf8_lossy(&bytes)),
-        Err(_) => Content::new(),
+        Ok(bytes) => {
+            let mtime = std::fs::metadata(path).map(|m| mtime_of(&m)).unwrap_or(0);
+            (Some(txt::decode(&String::from_utf8_lossy(&bytes))), mtime)
+        }
+        Err(_) => (None, 0),
     }
 }
 
@@ -665,7 +868,13 @@ fn mtime_of(meta: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
-fn read_file(dir: &Path, name: &str, parent: FileParent, parent_id: &str) -> std::io::Result<File> {
+fn read_file(
+    reader: Reader<'_>,
+    dir: &Path,
+    name: &str,
+    parent: FileParent,
+    parent_id: &str,
+) -> std::io::Result<File> {
     use std::io::Read;
     let path = dir.join(name);
     let meta = std::fs::metadata(&path)?;
@@ -682,11 +891,7 @@ fn read_file(dir: &Path, name: &str, parent: FileParent, parent_id: &str) -> std
     } else {
         None
     };
-    let meta_path = dir.join(format!("{name}.txt"));
-    let (content, meta_mtime) = match std::fs::metadata(&meta_path) {
-        Ok(m) => (read_content(&meta_path), mtime_of(&m)),
-        Err(_) => (Content::new(), 0),
-    };
+    let (content, translation, meta_mtime) = reader.read(dir, name);
     let mtime = mtime_of(&meta);
     let id = if parent_id.is_empty() {
         name.to_string()
@@ -699,6 +904,7 @@ fn read_file(dir: &Path, name: &str, parent: FileParent, parent_id: &str) -> std
         id,
         path,
         content,
+        translation,
         size: meta.len(),
         mtime,
         modified: mtime.max(meta_mtime),
@@ -752,7 +958,7 @@ fn role_from_blueprint(name: &str, bp: &Blueprint) -> Result<Role, String> {
     })
 }
 
-fn read_user(dir: &Path, id: &str, idx: UserIdx) -> Result<User, String> {
+fn read_user(reader: Reader<'_>, dir: &Path, id: &str, idx: UserIdx) -> Result<User, String> {
     let src =
         std::fs::read_to_string(dir.join("index.php")).map_err(|e| format!("index.php: {e}"))?;
     let value = php_array::parse_file(&src).map_err(|e| format!("index.php: {e}"))?;
@@ -788,18 +994,20 @@ fn read_user(dir: &Path, id: &str, idx: UserIdx) -> Result<User, String> {
         if matches!(ext.as_deref(), Some("txt" | "php" | "htm" | "html")) {
             continue;
         }
-        if let Ok(f) = read_file(dir, name, FileParent::User(idx), id) {
+        if let Ok(f) = read_file(reader, dir, name, FileParent::User(idx), id) {
             files.push(f);
         }
     }
     sort_files(&mut files);
+    let (content, translation, _) = reader.read(dir, "user");
     Ok(User {
         id: id.to_string(),
         email,
         name: get("name").filter(|n| !n.is_empty()),
         role: get("role").unwrap_or_else(|| "default".into()),
         language: get("language").unwrap_or_else(|| "en".into()),
-        content: read_content(&dir.join("user.txt")),
+        content,
+        translation,
         password_hash,
         password_mtime,
         files,
@@ -828,13 +1036,22 @@ mod tests {
     fn template_detection_skips_meta_files() {
         let l = |v: &[&str]| v.iter().map(|n| (n.to_string(), false)).collect::<Vec<_>>();
         assert_eq!(
-            detect_template(&l(&["cover.jpg", "cover.jpg.txt", "article.txt"])).0,
+            detect_template(&l(&["cover.jpg", "cover.jpg.txt", "article.txt"]), false),
             "article"
         );
         assert_eq!(
-            detect_template(&l(&["cover.jpg", "cover.jpg.txt"])).0,
+            detect_template(&l(&["cover.jpg", "cover.jpg.txt"]), false),
             "default"
         );
-        assert_eq!(detect_template(&l(&["a.txt", "b.txt"])).0, "b");
+        assert_eq!(detect_template(&l(&["a.txt", "b.txt"]), false), "b");
+        // Multi-language: the code goes, whatever it is; `default.txt` stays `default`.
+        assert_eq!(
+            detect_template(
+                &l(&["cover.jpg", "cover.jpg.de.txt", "article.de.txt"]),
+                true
+            ),
+            "article"
+        );
+        assert_eq!(detect_template(&l(&["default.txt"]), true), "default");
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 use super::{
-    Ctx, io_error, merge, new_uuid, refuse_privileged, to_stored, validate, write_content,
+    Ctx, io_error, new_uuid, on_disk, refuse_privileged, submit, to_stored, validate, write_content,
 };
 use crate::blueprint::Blueprint;
 use crate::format::txt;
@@ -213,7 +213,7 @@ pub fn create(
     let dir = parent_dir(ctx.snap, parent);
     let path = dir.join(&filename);
     if std::fs::symlink_metadata(&path).is_ok() {
-        if is_identical(&path, &upload.bytes, template) {
+        if is_identical(ctx.snap, &path, &upload.bytes, template) {
             return Ok(Created {
                 filename,
                 existed: true,
@@ -287,10 +287,18 @@ pub fn update(
             "The field \"{k}\" cannot be changed here"
         )));
     }
-    let bp = ctx.snap.blueprints.file(file.template());
-    let content = merge(ctx.snap, &bp.fields, &file.content, input);
+    let snap = ctx.snap;
+    let bp = snap.blueprints.file(file.template());
+    let mut content = submit(snap, &bp.fields, &file.content, input);
     validate(&bp.fields, &content)?;
-    write_meta(&meta_path(&file.path), &file.content, &content)
+    if snap.is_translation() {
+        content.shift_remove("template");
+        content.shift_remove("sort");
+    } else if content.get("template").map(String::as_str) == Some("default") {
+        content.shift_remove("template");
+    }
+    let base = on_disk(snap, &file.content, &file.translation);
+    write_meta(&own_meta_path(snap, &file.path), &base, &content)
 }
 
 /// Renames a file (Kirby's `changeName`): the new base name is sanitised like an upload
@@ -341,18 +349,22 @@ pub fn change_name(
         .any(|f| f.filename == new_name)
         || (!same_file
             && (std::fs::symlink_metadata(&new_path).is_ok()
-                || std::fs::symlink_metadata(meta_path(&new_path)).is_ok()));
+                || std::fs::symlink_metadata(meta_path(ctx.snap, &new_path)).is_ok()));
     if taken {
         return Err(duplicate(&new_name));
     }
     valid_filename(&new_name)?;
     std::fs::rename(&file.path, &new_path).map_err(io_error)?;
-    let old_meta = meta_path(&file.path);
-    if old_meta.exists()
-        && let Err(e) = std::fs::rename(&old_meta, meta_path(&new_path))
-    {
-        let _ = std::fs::rename(&new_path, &file.path);
-        return Err(io_error(e));
+    let metas = all_meta_paths(ctx.snap, &file.path)
+        .into_iter()
+        .zip(all_meta_paths(ctx.snap, &new_path));
+    for (old_meta, new_meta) in metas {
+        if old_meta.exists()
+            && let Err(e) = std::fs::rename(&old_meta, new_meta)
+        {
+            let _ = std::fs::rename(&new_path, &file.path);
+            return Err(io_error(e));
+        }
     }
     sync_dir(&dir).map_err(io_error)?;
     Ok(new_name)
@@ -388,10 +400,19 @@ pub fn sort(ctx: &Ctx<'_>, parent: FileParent, ids: &[String], index: i64) -> Re
             changes.push((file, value));
         }
     }
+    // `Sort` lives in the default language's meta file.
     for (file, value) in changes {
-        let mut content = file.content.clone();
+        let path = meta_path(ctx.snap, &file.path);
+        let stored = if ctx.snap.is_translation() {
+            std::fs::read(&path)
+                .map(|b| txt::decode(&String::from_utf8_lossy(&b)))
+                .unwrap_or_default()
+        } else {
+            file.content.clone()
+        };
+        let mut content = stored.clone();
         content.insert("sort".into(), value);
-        write_meta(&meta_path(&file.path), &file.content, &content)?;
+        write_meta(&path, &stored, &content)?;
     }
     Ok(())
 }
@@ -407,7 +428,7 @@ pub fn delete(ctx: &Ctx<'_>, parent: FileParent, filename: &str) -> Result<()> {
     ) {
         return Err(permission("The file cannot be deleted"));
     }
-    remove_file_and_meta(&file.path)
+    remove_file_and_meta(ctx.snap, &file.path)
 }
 
 /// Uploads a user's avatar: stored as `profile.<ext>` in the account folder with the
@@ -450,7 +471,7 @@ pub fn create_avatar(ctx: &Ctx<'_>, u: UserIdx, upload: &Upload<'_>) -> Result<S
     )?;
     for old in ctx.snap.users[u].files.iter() {
         if old.name() == "profile" && old.filename != filename {
-            remove_file_and_meta(&old.path)?;
+            remove_file_and_meta(ctx.snap, &old.path)?;
         }
     }
     Ok(filename)
@@ -469,7 +490,7 @@ pub fn delete_avatar(ctx: &Ctx<'_>, u: UserIdx) -> Result<()> {
     ) {
         return Err(permission("The file cannot be deleted"));
     }
-    remove_file_and_meta(&avatar.path)
+    remove_file_and_meta(ctx.snap, &avatar.path)
 }
 
 // ------------------------------------------------------------------------------- names
@@ -1148,11 +1169,31 @@ pub fn parent_dir(snap: &Snapshot, parent: FileParent) -> PathBuf {
     }
 }
 
-/// `<file>.txt` next to a file.
-fn meta_path(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".txt");
-    PathBuf::from(s)
+/// The folder and name of a file's path.
+fn split(path: &Path) -> (&Path, &str) {
+    (
+        path.parent().unwrap_or(Path::new("")),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+    )
+}
+
+/// The meta file next to a file in the default language (`<file>.txt`, or
+/// `<file>.<code>.txt` on a multi-language site).
+fn meta_path(snap: &Snapshot, path: &Path) -> PathBuf {
+    let (dir, name) = split(path);
+    snap.default_content_file(dir, name)
+}
+
+/// The meta file of a file in the snapshot's language.
+fn own_meta_path(snap: &Snapshot, path: &Path) -> PathBuf {
+    let (dir, name) = split(path);
+    snap.content_file(dir, name)
+}
+
+/// The meta files of a file in every language.
+fn all_meta_paths(snap: &Snapshot, path: &Path) -> Vec<PathBuf> {
+    let (dir, name) = split(path);
+    snap.all_content_files(dir, name)
 }
 
 fn existing<'s>(snap: &'s Snapshot, parent: FileParent, filename: &str) -> Result<&'s File> {
@@ -1162,11 +1203,11 @@ fn existing<'s>(snap: &'s Snapshot, parent: FileParent, filename: &str) -> Resul
 
 /// Whether the file at `path` has exactly these bytes and (from its meta file on disk)
 /// this template.
-fn is_identical(path: &Path, bytes: &Bytes<'_>, template: Option<&str>) -> bool {
+fn is_identical(snap: &Snapshot, path: &Path, bytes: &Bytes<'_>, template: Option<&str>) -> bool {
     if !bytes.same_as(path) {
         return false;
     }
-    let stored = std::fs::read(meta_path(path))
+    let stored = std::fs::read(meta_path(snap, path))
         .map(|b| txt::decode(&String::from_utf8_lossy(&b)))
         .unwrap_or_default();
     let stored = stored
@@ -1209,7 +1250,7 @@ fn write_new(
     }
     let path = dir.join(filename);
     bytes.write_to(&path).map_err(io_error)?;
-    if let Err(e) = write_content(&meta_path(&path), &content) {
+    if let Err(e) = write_content(&meta_path(snap, &path), &content) {
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
@@ -1231,14 +1272,16 @@ fn write_meta(path: &Path, base: &Content, content: &Content) -> Result<()> {
 
 /// Removes a file and its meta file. The meta file goes first (an orphaned meta file would
 /// be read as a page's content file); it is restored if the file cannot be removed.
-fn remove_file_and_meta(path: &Path) -> Result<()> {
-    let meta = meta_path(path);
-    let saved = std::fs::read(&meta).ok();
-    if saved.is_some() {
-        std::fs::remove_file(&meta).map_err(io_error)?;
+fn remove_file_and_meta(snap: &Snapshot, path: &Path) -> Result<()> {
+    let mut saved = Vec::new();
+    for meta in all_meta_paths(snap, path) {
+        if let Ok(bytes) = std::fs::read(&meta) {
+            std::fs::remove_file(&meta).map_err(io_error)?;
+            saved.push((meta, bytes));
+        }
     }
     if let Err(e) = std::fs::remove_file(path) {
-        if let Some(bytes) = saved {
+        for (meta, bytes) in saved {
             let _ = write_atomic(&meta, &bytes);
         }
         return Err(io_error(e));

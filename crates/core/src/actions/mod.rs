@@ -428,6 +428,105 @@ pub fn merge(
     out
 }
 
+/// Kirby's form for a content update in the snapshot's language: every stored blueprint
+/// field in blueprint order (the submitted value converted per type, else the current one,
+/// else empty), then the other keys of the current content in their order, then new keys.
+/// Keys match case-insensitively; `null` empties a blueprint field and removes any other
+/// key. In a language other than the default, `translate: false` fields cannot be
+/// submitted and are not stored, and neither is `uuid`: they fall back to the default
+/// language. `lock` is never stored here.
+pub fn submit(
+    snap: &Snapshot,
+    fields: &[Field],
+    content: &Content,
+    input: &Map<String, Value>,
+) -> Content {
+    let translation = snap.is_translation();
+    let submitted: Vec<(String, &Value)> = input
+        .iter()
+        .map(|(k, v)| (txt::canonical_key(k), v))
+        .filter(|(k, _)| !k.is_empty() && k != "0")
+        .collect();
+    let given = |name: &str| {
+        submitted
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| *v)
+    };
+    let is_field = |k: &str| fields.iter().any(|f| f.name == k);
+    let mut out = Content::new();
+    for f in fields.iter().filter(|f| f.stores_value()) {
+        if translation && !f.translatable() {
+            continue;
+        }
+        let value = match given(&f.name) {
+            Some(v) => to_stored(snap, Some(f), v).unwrap_or_default(),
+            None => content.get(&f.name).cloned().unwrap_or_default(),
+        };
+        out.insert(f.name.clone(), value);
+    }
+    for (k, v) in content {
+        if !is_field(k) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, v) in &submitted {
+        if is_field(k) {
+            continue;
+        }
+        match to_stored(snap, None, v) {
+            Some(s) => {
+                out.insert(k.clone(), s);
+            }
+            None => {
+                out.shift_remove(k);
+            }
+        }
+    }
+    if translation {
+        for f in fields.iter().filter(|f| !f.translatable()) {
+            out.shift_remove(&f.name);
+        }
+        out.shift_remove("uuid");
+    }
+    out.shift_remove("lock");
+    out
+}
+
+/// Moves `keys` (those present) to the front, in this order.
+pub fn to_front(content: Content, keys: &[&str]) -> Content {
+    let mut out = Content::new();
+    for k in keys {
+        if let Some(v) = content.get(*k) {
+            out.insert((*k).to_string(), v.clone());
+        }
+    }
+    for (k, v) in content {
+        if !out.contains_key(&k) {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
+/// The content a write in the snapshot's language replaces on disk, for the conflict
+/// check: the language's own file in a translation (empty when missing), else `content`.
+pub fn on_disk<'c>(
+    snap: &Snapshot,
+    content: &'c Content,
+    translation: &'c Option<Content>,
+) -> std::borrow::Cow<'c, Content> {
+    if snap.is_translation() {
+        match translation {
+            Some(t) => std::borrow::Cow::Borrowed(t),
+            None => std::borrow::Cow::Owned(Content::new()),
+        }
+    } else {
+        std::borrow::Cow::Borrowed(content)
+    }
+}
+
 /// Validates content against blueprint fields (required, min, max, minlength, maxlength).
 /// Errors are Kirby's `error.form.incomplete` with per-field details.
 pub fn validate(fields: &[Field], content: &Content) -> Result<()> {

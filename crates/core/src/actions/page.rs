@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 use super::{
-    Change, Ctx, ensure_unchanged, io_error, merge, new_uuid, raw_stored, refuse_privileged,
-    validate, write_content, write_content_over,
+    Change, Ctx, ensure_unchanged, io_error, new_uuid, on_disk, raw_stored, refuse_privileged,
+    submit, to_front, validate, write_content, write_content_over,
 };
 use crate::format::txt;
 use crate::model::{Content, PageIdx, Status};
@@ -29,10 +29,33 @@ fn duplicate_slug(slug: &str) -> Error {
     }
 }
 
-/// The content file of a page (`<dir>/<template>.txt`).
+/// The content file of a page in the snapshot's language (`<dir>/<template>.txt`, or
+/// `<dir>/<template>.<code>.txt` on a multi-language site).
 pub fn content_path(snap: &Snapshot, p: PageIdx) -> PathBuf {
     let page = &snap.pages[p];
-    page.dir.join(format!("{}.txt", page.template))
+    snap.content_file(&page.dir, &page.template)
+}
+
+/// Kirby's page content file layout: `Title`, then `Slug`, then the rest.
+fn page_fields(content: Content) -> Content {
+    to_front(content, &["title", "slug"])
+}
+
+/// The slug rules of the snapshot's language (none on a single-language site).
+fn slug_rules(snap: &Snapshot) -> Vec<(String, String)> {
+    snap.lang
+        .map(|l| snap.languages.list[l].rules())
+        .unwrap_or_default()
+}
+
+/// `content` with every field of `fallback` it lacks: what a form in a translation shows
+/// (and validates), since untranslatable fields come from the default language.
+fn with_fallback(content: &Content, fallback: &Content) -> Content {
+    let mut out = fallback.clone();
+    for (k, v) in content {
+        out.insert(k.clone(), v.clone());
+    }
+    out
 }
 
 /// The folder that holds a page's siblings (the parent's folder or `content/`).
@@ -151,6 +174,11 @@ pub fn create(
         _ => title.clone(),
     };
     let slug = txt::slug(&slug_src, 255);
+    let slug = if slug_src.trim().is_empty() {
+        slug
+    } else {
+        txt::slug_with(&slug_src, 255, &slug_rules(snap))
+    };
     if slug.is_empty() {
         return Err(Error::invalid_argument("The page slug is required"));
     }
@@ -163,6 +191,7 @@ pub fn create(
     let draft = !(body_str(input, "draft").is_some_and(|v| !as_bool(Some(v), true))
         || body_str(input, "isDraft").is_some_and(|v| !as_bool(Some(v), true)));
     check_free(snap, parent, &slug, None)?;
+    let translations = translations_of(snap, input)?;
     // Title first, then every blueprint field, then other submitted fields, then the UUID.
     let bp = snap.blueprints.page(&template);
     let mut content = Content::new();
@@ -205,15 +234,71 @@ pub fn create(
         base.join(&slug)
     };
     crate::store::create_dir_like_parent(&dir).map_err(io_error)?;
-    write_content(&dir.join(format!("{template}.txt")), &content)?;
+    write_content(&snap.default_content_file(&dir, &template), &content)?;
+    for (code, fields) in translations {
+        let mut own = Content::new();
+        for (k, v) in fields {
+            let untranslatable = bp.field(&k).is_some_and(|f| !f.translatable());
+            if !untranslatable && k != "uuid" {
+                own.insert(k, v);
+            }
+        }
+        write_content(
+            &crate::language::content_file(&dir, &template, Some(&code)),
+            &page_fields(own),
+        )?;
+    }
     Ok(match parent {
         Some(p) => format!("{}/{slug}", snap.pages[p].id),
         None => slug,
     })
 }
 
-/// Updates a page's fields (PATCH): merge, validate (not for drafts), write. Date-numbered
-/// listed pages renumber after every update, which renames the folder ([`Change::Structure`]).
+/// Stored fields in order: (key, text).
+type Stored = Vec<(String, String)>;
+
+/// The `translations` of a page create: `(code, stored fields)` per entry, with the
+/// entry's `slug` as given. An unknown language is a 404 before anything is written.
+fn translations_of(
+    snap: &Snapshot,
+    input: &Map<String, Value>,
+) -> Result<Vec<(String, Stored)>> {
+    let Some(Value::Array(entries)) = body_str(input, "translations") else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let Value::Object(entry) = entry else {
+            continue;
+        };
+        let code = as_text(entry.get("code"));
+        let Some(i) = snap.languages.find(&code) else {
+            return Err(Error::NotFound {
+                key: "error.notFound",
+                message: format!("Invalid language: {code}"),
+            });
+        };
+        let mut fields = Vec::new();
+        if let Some(Value::Object(c)) = entry.get("content") {
+            for (k, v) in c {
+                let key = txt::canonical_key(k);
+                if let (false, Some(s)) = (key.is_empty(), raw_stored(v)) {
+                    fields.push((key, s));
+                }
+            }
+        }
+        if let Some(slug) = entry.get("slug").and_then(raw_stored) {
+            fields.push(("slug".into(), slug));
+        }
+        out.push((snap.languages.code(i).to_string(), fields));
+    }
+    Ok(out)
+}
+
+/// Updates a page's fields (PATCH) in the snapshot's language: Kirby's form (blueprint
+/// order, `translate: false` kept out of translations), validated unless a draft, written
+/// to that language's file only. Date-numbered listed pages renumber after an update of the
+/// default language, which renames the folder ([`Change::Structure`]).
 pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<Change> {
     let snap = ctx.snap;
     let page = &snap.pages[p];
@@ -225,12 +310,16 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<C
     }
     refuse_privileged(input)?;
     let bp = snap.blueprints.page(&page.template);
-    let content = merge(snap, &bp.fields, &page.content, input);
+    let content = page_fields(submit(snap, &bp.fields, &page.content, input));
     if !page.is_draft() {
-        validate(&bp.fields, &content)?;
+        validate(&bp.fields, &with_fallback(&content, &page.content))?;
     }
-    write_content_over(&content_path(snap, p), &page.content, &content)?;
-    if page.status == Status::Listed && matches!(bp.num.as_str(), "date" | "datetime") {
+    let base = on_disk(snap, &page.content, &page.translation);
+    write_content_over(&content_path(snap, p), &base, &content)?;
+    if !snap.is_translation()
+        && page.status == Status::Listed
+        && matches!(bp.num.as_str(), "date" | "datetime")
+    {
         let num = sort_number(&bp.num, &content);
         if Some(num) != page.num {
             let to = parent_dir(snap, page.parent).join(format!("{num}_{}", page.slug));
@@ -474,7 +563,7 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
 pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<()> {
     let snap = ctx.snap;
     let page = &snap.pages[p];
-    let slug = txt::slug(slug, 255);
+    let slug = txt::slug_with(slug, 255, &slug_rules(snap));
     if slug.is_empty() {
         return Err(Error::InvalidArgument {
             key: "error.page.slug.invalid",
@@ -491,6 +580,9 @@ pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<()> {
             ),
         ));
     }
+    if snap.is_translation() {
+        return change_translated_slug(snap, p, &slug);
+    }
     if slug == page.slug {
         return Ok(());
     }
@@ -505,6 +597,40 @@ pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<()> {
         .map(|d| d.join(&name))
         .unwrap_or_else(|| PathBuf::from(&name));
     rename(&page.dir, &to)
+}
+
+/// A slug change in a translation: the folder stays; the `Slug` field of the language's
+/// own file is set (second, after `Title`), or removed when the slug is the folder's. The
+/// slug must not be used by a sibling, as folder slug or as slug in this language.
+fn change_translated_slug(snap: &Snapshot, p: PageIdx, slug: &str) -> Result<()> {
+    let page = &snap.pages[p];
+    if slug == page.slug_in_language() && page.translation.is_some() {
+        return Ok(());
+    }
+    let (children, drafts) = siblings(snap, page.parent);
+    let taken = |c: &PageIdx| {
+        *c != p && {
+            let other = &snap.pages[*c];
+            other.slug.eq_ignore_ascii_case(slug) || other.slug_in_language() == slug
+        }
+    };
+    if children.iter().any(taken) {
+        return Err(duplicate_slug(slug));
+    }
+    if drafts.iter().any(taken) {
+        return Err(Error::Duplicate {
+            key: "error.page.draft.duplicate",
+            message: format!("A page draft with the URL appendix \"{slug}\" already exists"),
+        });
+    }
+    let base = page.translation.clone().unwrap_or_default();
+    let mut own = base.clone();
+    if slug == page.slug {
+        own.shift_remove("slug");
+    } else {
+        own.insert("slug".into(), slug.to_string());
+    }
+    write_content_over(&content_path(snap, p), &base, &page_fields(own))
 }
 
 /// Changes a page's title.
@@ -527,9 +653,11 @@ pub fn change_title(ctx: &Ctx<'_>, p: PageIdx, title: &str) -> Result<()> {
             details: Value::Array(Vec::new()),
         });
     }
-    let mut content = page.content.clone();
+    // Only the title changes, in this language's own file (created when missing).
+    let base = on_disk(snap, &page.content, &page.translation);
+    let mut content = base.clone().into_owned();
     content.insert("title".into(), title.to_string());
-    write_content_over(&content_path(snap, p), &page.content, &content)
+    write_content_over(&content_path(snap, p), &base, &page_fields(content))
 }
 
 /// Field types whose empty value Kirby writes when a template change adds them.
@@ -575,11 +703,21 @@ pub fn change_template(ctx: &Ctx<'_>, p: PageIdx, template: &str) -> Result<()> 
             content.insert(f.name.clone(), String::new());
         }
     }
-    let old = content_path(snap, p);
+    let old = snap.default_content_file(&page.dir, &page.template);
     ensure_unchanged(&old, &page.content)?;
-    write_content(&page.dir.join(format!("{template}.txt")), &content)?;
+    write_content(&snap.default_content_file(&page.dir, template), &content)?;
     if old.exists() {
         std::fs::remove_file(&old).map_err(io_error)?;
+    }
+    // Translations keep their content under the new template's name.
+    for (from, to) in snap
+        .all_content_files(&page.dir, &page.template)
+        .into_iter()
+        .zip(snap.all_content_files(&page.dir, template))
+    {
+        if from != old && from.exists() {
+            std::fs::rename(&from, &to).map_err(io_error)?;
+        }
     }
     Ok(())
 }
@@ -748,11 +886,13 @@ pub fn update_site(ctx: &Ctx<'_>, input: &Map<String, Value>) -> Result<()> {
     }
     refuse_privileged(input)?;
     let bp = snap.blueprints.site();
-    let content = merge(snap, &bp.fields, &snap.site.content, input);
-    validate(&bp.fields, &content)?;
+    let site = &snap.site;
+    let content = to_front(submit(snap, &bp.fields, &site.content, input), &["title"]);
+    validate(&bp.fields, &with_fallback(&content, &site.content))?;
+    let base = on_disk(snap, &site.content, &site.translation);
     write_content_over(
-        &snap.content_dir.join("site.txt"),
-        &snap.site.content,
+        &snap.content_file(&snap.content_dir, "site"),
+        &base,
         &content,
     )
 }
@@ -773,12 +913,13 @@ pub fn change_site_title(ctx: &Ctx<'_>, title: &str) -> Result<()> {
             details: Value::Array(Vec::new()),
         });
     }
-    let mut content = snap.site.content.clone();
+    let base = on_disk(snap, &snap.site.content, &snap.site.translation);
+    let mut content = base.clone().into_owned();
     content.insert("title".into(), title.to_string());
     write_content_over(
-        &snap.content_dir.join("site.txt"),
-        &snap.site.content,
-        &content,
+        &snap.content_file(&snap.content_dir, "site"),
+        &base,
+        &to_front(content, &["title"]),
     )
 }
 
@@ -800,8 +941,13 @@ pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) 
         ));
     }
     let changes_dir = page.dir.join("_changes");
-    let changes_file = changes_dir.join(format!("{}.txt", page.template));
+    let changes_file = snap.content_file(&changes_dir, &page.template);
     let _ = std::fs::remove_file(page.dir.join(".lock"));
+    // Only this language's changes go; the folder goes with the last of them.
+    let drop_changes = || {
+        let _ = std::fs::remove_file(&changes_file);
+        let _ = std::fs::remove_dir(&changes_dir);
+    };
     match op {
         "save" | "publish" => {
             refuse_privileged(input)?;
@@ -810,14 +956,19 @@ pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) 
                 Ok(t) => {
                     let mut c = txt::decode(&t);
                     c.shift_remove("lock");
-                    c
+                    if snap.is_translation() {
+                        with_fallback(&c, &page.content)
+                    } else {
+                        c
+                    }
                 }
                 Err(_) => page.content.clone(),
             };
-            let content = merge(snap, &bp.fields, &base, input);
+            let content = page_fields(submit(snap, &bp.fields, &base, input));
+            let latest = on_disk(snap, &page.content, &page.translation);
             if op == "save" {
-                if content == page.content {
-                    let _ = std::fs::remove_dir_all(&changes_dir);
+                if content == *latest {
+                    drop_changes();
                     return Ok(());
                 }
                 let mut with_lock = content;
@@ -827,15 +978,15 @@ pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) 
                 write_content(&changes_file, &with_lock)
             } else {
                 if !page.is_draft() {
-                    validate(&bp.fields, &content)?;
+                    validate(&bp.fields, &with_fallback(&content, &page.content))?;
                 }
-                write_content_over(&content_path(snap, p), &page.content, &content)?;
-                let _ = std::fs::remove_dir_all(&changes_dir);
+                write_content_over(&content_path(snap, p), &latest, &content)?;
+                drop_changes();
                 Ok(())
             }
         }
         "discard" => {
-            let _ = std::fs::remove_dir_all(&changes_dir);
+            drop_changes();
             Ok(())
         }
         _ => Ok(()),

@@ -108,6 +108,7 @@ fn can_create(snap: &Snapshot, actor: &Actor, role: &str) -> bool {
         role: role.to_string(),
         language: "en".into(),
         content: Content::new(),
+        translation: None,
         password_hash: None,
         password_mtime: None,
         files: Vec::new(),
@@ -195,6 +196,7 @@ pub fn create(ctx: &Ctx<'_>, root: &Path, input: &NewUser) -> Result<String> {
             role: &role,
             password_hash: hash.as_deref(),
             content: &content,
+            content_name: &accounts::default_content_name(snap),
         },
     )?;
     Ok(id)
@@ -209,13 +211,15 @@ pub fn update(ctx: &Ctx<'_>, root: &Path, u: UserIdx, input: &Map<String, Value>
         return Err(denied_for("error.user.update.permission", "update", user));
     }
     let fields = role_fields(snap, &user.role);
-    let mut content = merge(snap, &fields, &user.content, &content_input(input));
+    let mut content = super::submit(snap, &fields, &user.content, &content_input(input));
     for k in CREDENTIAL_KEYS {
         content.shift_remove(*k);
     }
     validate(&fields, &content)?;
-    super::ensure_unchanged(&user.dir.join("user.txt"), &user.content)?;
-    accounts::write_content(root, &user.id, &content)
+    let name = accounts::content_name(snap);
+    let base = super::on_disk(snap, &user.content, &user.translation);
+    super::ensure_unchanged(&user.dir.join(&name), &base)?;
+    accounts::write_content(root, &user.id, &name, &content)
 }
 
 /// `PATCH users/<id>/email`: needs `changeEmail`; the address must be valid and not taken

@@ -202,7 +202,19 @@ fn slugify(key: &str) -> String {
 /// `[a-z0-9]` becomes `-`, runs collapse, leading/trailing `-` go, cut to `max` characters.
 /// Used for page slugs (`Über Größe` → `uber-grosse`, `../../evil` → `evil`).
 pub fn slug(key: &str, max: usize) -> String {
-    let lower = php_trim(key).to_lowercase();
+    slug_with(key, max, &[])
+}
+
+/// [`slug`] with a language's transliteration rules applied first (after lower-casing),
+/// each rule over the whole string in order, as PHP's `str_replace` does.
+pub fn slug_with(key: &str, max: usize, rules: &[(String, String)]) -> String {
+    let mut lower = php_trim(key).to_lowercase();
+    for (from, to) in rules {
+        if !from.is_empty() && lower.contains(from.as_str()) {
+            lower = lower.replace(from.as_str(), to);
+        }
+    }
+    let lower = lower.to_lowercase();
     let mut slug = String::with_capacity(lower.len());
     for c in lower.chars() {
         if c.is_ascii_lowercase() || c.is_ascii_digit() {

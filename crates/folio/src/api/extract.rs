@@ -54,6 +54,9 @@ pub struct Call {
     pub matched: Arc<str>,
     /// The site's base URL for this request.
     pub base: String,
+    /// The content language the client asked for: `?language=` when present (even
+    /// empty), else `X-Language`; `snap` is already in that language (or the default).
+    pub language: Option<String>,
 }
 
 impl Call {
@@ -64,6 +67,44 @@ impl Call {
             actor: &self.actor,
             base: &self.base,
         }
+    }
+
+    /// Content writes resolve the language strictly: a language the site does not have is
+    /// a 404 (`Invalid language: xx`) before anything is written. Single-language sites
+    /// ignore the language.
+    pub fn strict_language(&self) -> Result<(), Error> {
+        let languages = &self.snap.languages;
+        match self.language.as_deref() {
+            Some(code)
+                if languages.is_multilang()
+                    && !code.is_empty()
+                    && languages.find(code).is_none() =>
+            {
+                Err(Error::NotFound {
+                    key: "error.notFound",
+                    message: format!("Invalid language: {code}"),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Commits a write through the app's pipeline in this call's language.
+    pub async fn commit<T, F>(
+        &self,
+        precondition: folio_core::actions::Precondition,
+        action: F,
+    ) -> Result<(T, Arc<Snapshot>), Error>
+    where
+        F: Fn(&folio_core::actions::Ctx<'_>) -> Result<(T, folio_core::actions::Change), Error>
+            + Send
+            + 'static,
+        T: Send + 'static,
+    {
+        self.state
+            .app
+            .commit_in(self.snap.lang, &self.actor, precondition, action)
+            .await
     }
 
     /// The error in Kirby's envelope for this route.
@@ -259,10 +300,23 @@ async fn prepare(
     } else {
         Actor::Nobody
     };
+    let query = parse_query(&raw_query);
+    let language = query
+        .iter()
+        .find(|(k, _)| k == "language")
+        .map(|(_, v)| v.clone())
+        .or_else(|| {
+            parts
+                .headers
+                .get("x-language")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        });
+    let snap = snap.in_language(language.as_deref());
     let req = Req {
         method: parts.method.clone(),
         path,
-        query: parse_query(&raw_query),
+        query,
         raw_query,
         // The handler reads the headers from here; nothing after the extractor needs them.
         headers: std::mem::take(&mut parts.headers),
@@ -281,6 +335,7 @@ async fn prepare(
         params,
         matched,
         base,
+        language,
     })
 }
 

@@ -263,9 +263,7 @@ async fn upload(call: Call, owner: Owner) -> ApiResult {
     let key = ModelRef::of_parent(&call.snap, parent);
     let (target, uploads) = (key.clone(), parts.clone());
     let (results, new) = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
+        .commit(Precondition::None, move |ctx| {
             let parent = target.parent(ctx.snap)?;
             let created = uploads
                 .iter()
@@ -376,9 +374,7 @@ async fn replace(call: Call, owner: Owner) -> ApiResult {
     let name = filename.clone();
     let target = key.clone();
     let result = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
+        .commit(Precondition::None, move |ctx| {
             let upload = Uploaded {
                 name: &part.filename,
                 bytes: Bytes::Spooled(&part.data.spool),
@@ -399,6 +395,7 @@ async fn replace(call: Call, owner: Owner) -> ApiResult {
 /// `PATCH …/files/<name>`: meta fields.
 async fn update(call: Call, owner: Owner) -> ApiResult {
     let (_, key, filename) = file_target(&call, owner).map_err(|e| call.err(e))?;
+    call.strict_language().map_err(|e| call.err(e))?;
     let input = match call.req.body() {
         Value::Object(o) => o,
         _ => Map::new(),
@@ -409,9 +406,7 @@ async fn update(call: Call, owner: Owner) -> ApiResult {
     );
     let (name, target) = (filename.clone(), key.clone());
     let ((), new) = call
-        .state
-        .app
-        .commit(&call.actor, pre, move |ctx| {
+        .commit(pre, move |ctx| {
             file::update(ctx, target.parent(ctx.snap)?, &name, &input)?;
             Ok(((), Change::Structure))
         })
@@ -430,9 +425,7 @@ async fn rename(call: Call, owner: Owner) -> ApiResult {
     };
     let (old, target) = (filename.clone(), key.clone());
     let (new_name, new) = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
+        .commit(Precondition::None, move |ctx| {
             let n = file::change_name(ctx, target.parent(ctx.snap)?, &old, &name)?;
             Ok((n, Change::Structure))
         })
@@ -492,14 +485,12 @@ async fn sort(call: Call, owner: Owner) -> ApiResult {
     .map_err(|e| call.err(e))?
     .unwrap_or(0);
     let key = ModelRef::of_parent(&call.snap, parent);
-    call.state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
-            file::sort(ctx, key.parent(ctx.snap)?, &ids, index)?;
-            Ok(((), Change::Structure))
-        })
-        .await
-        .map_err(|e| call.err(e))?;
+    call.commit(Precondition::None, move |ctx| {
+        file::sort(ctx, key.parent(ctx.snap)?, &ids, index)?;
+        Ok(((), Change::Structure))
+    })
+    .await
+    .map_err(|e| call.err(e))?;
     // Kirby returns the collection it sorted, in its order before the re-sort.
     let v = call.v();
     let plan = call.collection_plan("default");
@@ -516,14 +507,12 @@ async fn sort(call: Call, owner: Owner) -> ApiResult {
 /// `DELETE …/files/<name>`.
 async fn delete(call: Call, owner: Owner) -> ApiResult {
     let (_, key, filename) = file_target(&call, owner).map_err(|e| call.err(e))?;
-    call.state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
-            file::delete(ctx, key.parent(ctx.snap)?, &filename)?;
-            Ok(((), Change::Structure))
-        })
-        .await
-        .map_err(|e| call.err(e))?;
+    call.commit(Precondition::None, move |ctx| {
+        file::delete(ctx, key.parent(ctx.snap)?, &filename)?;
+        Ok(((), Change::Structure))
+    })
+    .await
+    .map_err(|e| call.err(e))?;
     Ok(Reply::ok())
 }
 
@@ -547,9 +536,7 @@ async fn upload_avatar(call: Call, owner: Owner) -> ApiResult {
     }
     let user = id.clone();
     let result = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
+        .commit(Precondition::None, move |ctx| {
             let upload = Uploaded {
                 name: &part.filename,
                 bytes: Bytes::Spooled(&part.data.spool),
@@ -594,14 +581,12 @@ fn one_upload(
 /// `DELETE …/avatar`.
 async fn delete_avatar(call: Call, owner: Owner) -> ApiResult {
     let id = avatar_owner(&call, owner).map_err(|e| call.err(e))?;
-    call.state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
-            file::delete_avatar(ctx, folio_core::actions::user::by_id(ctx, &id)?)?;
-            Ok(((), Change::Structure))
-        })
-        .await
-        .map_err(|e| call.err(e))?;
+    call.commit(Precondition::None, move |ctx| {
+        file::delete_avatar(ctx, folio_core::actions::user::by_id(ctx, &id)?)?;
+        Ok(((), Change::Structure))
+    })
+    .await
+    .map_err(|e| call.err(e))?;
     Ok(Reply::ok())
 }
 

@@ -1,6 +1,6 @@
-//! `languages` (only with the `languages` option): Folio serves single-language content so
-//! far, so the list is empty and writes are refused, but the `languages.*` permissions are
-//! still checked first on every write (GHSA-jm9m-rqr3-wfmh).
+//! `languages` (only with the `languages` option): the site's languages from
+//! `site/languages/*.php`. Writes are refused for now, after the `languages.*` permissions
+//! (GHSA-jm9m-rqr3-wfmh).
 
 use folio_core::Error;
 use folio_core::permissions::{Target, can};
@@ -33,11 +33,17 @@ pub fn routes() -> Table {
 }
 
 async fn list(Read(call): Read) -> ApiResult {
-    call.cached(|call| collection(call, Vec::new()))
+    call.cached(|call| collection(call, call.v().languages()))
 }
 
 async fn get_language(Read(call): Read) -> ApiResult {
-    Err(call.err(Error::NullResult))
+    let languages = &call.snap.languages;
+    match languages.find(&super::request::decode_path_segment(call.param(0))) {
+        Some(i) => Ok(super::reply::Reply::model(
+            call.v().language(&languages.list[i], &call.model_plan()),
+        )),
+        None => Err(call.err(Error::NullResult)),
+    }
 }
 
 fn write(call: super::extract::Call, action: &str) -> ApiResult {

@@ -154,9 +154,7 @@ where
     F: Fn(&Ctx<'_>) -> Result<(Answer, Change), Error> + Send + 'static,
 {
     let (answer, snap) = call
-        .state
-        .app
-        .commit(&call.actor, precondition, action)
+        .commit(precondition, action)
         .await
         .map_err(|e| call.err(e))?;
     let v = super::views::V {
@@ -271,6 +269,7 @@ async fn create_child(Write(call): Write) -> ApiResult {
 /// `PATCH pages/<id>`: field updates.
 async fn update_page(Write(call): Write) -> ApiResult {
     let (_, id, pre) = target(&call).map_err(|e| call.err(e))?;
+    call.strict_language().map_err(|e| call.err(e))?;
     let body = body_object(&call);
     commit(&call, pre, move |ctx| {
         let p = again(ctx, &id)?;

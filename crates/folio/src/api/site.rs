@@ -232,6 +232,7 @@ pub fn section(
 
 /// `PATCH site`.
 async fn update_site(Write(call): Write) -> ApiResult {
+    call.strict_language().map_err(|e| call.err(e))?;
     let body = body_object(&call);
     commit(&call, if_match(&call, ModelRef::Site), move |ctx| {
         page::update_site(ctx, &body)?;

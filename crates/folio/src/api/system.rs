@@ -50,6 +50,7 @@ async fn get_system(Open(call): Open) -> ApiResult {
         &v,
         call.snap.site.title(),
         installable,
+        call.state.app.settings.languages,
     )))
 }
 
@@ -207,7 +208,7 @@ pub fn translation(id: &str, plan: &Plan) -> Option<Value> {
 }
 
 /// The System model: `panel` view for a logged-in user, else the `login` view.
-pub fn system(v: &V<'_>, title: &str, installable: bool) -> Value {
+pub fn system(v: &V<'_>, title: &str, installable: bool, multilang: bool) -> Value {
     let translation = translation("en", &Plan::Default).unwrap_or(Value::Null);
     let Some(u) = v.actor.user_idx(v.snap) else {
         return json!({
@@ -242,20 +243,31 @@ pub fn system(v: &V<'_>, title: &str, installable: bool) -> Value {
     .iter()
     .map(|(k, x)| (k.to_string(), json!(x)))
     .collect();
+    let languages = &v.snap.languages;
+    // The Panel language: the default content language's (`xx-yy` → `xx`), else English.
+    let panel_language = languages
+        .default_code()
+        .map(|c| c.split('-').next().unwrap_or(c).to_string())
+        .unwrap_or_else(|| "en".into());
+    let slugs = v
+        .snap
+        .lang
+        .map(|l| crate::api::views::rules_json(&languages.list[l].rules()))
+        .unwrap_or_else(|| json!([]));
     json!({
         "ascii": ascii,
-        "defaultLanguage": "en",
+        "defaultLanguage": panel_language,
         "isInstalled": true,
         "isLocal": true,
         "isOk": true,
         "kirbytext": true,
-        "languages": [],
+        "languages": v.languages(),
         "license": license,
         "locales": locales,
-        "multilang": false,
+        "multilang": multilang,
         "requirements": {"accounts": true, "content": true, "curl": true, "sessions": true, "mbstring": true, "media": true, "php": true},
         "site": title,
-        "slugs": [],
+        "slugs": slugs,
         "title": title,
         "translation": translation,
         "user": v.user(u, &Plan::View("auth".into())),

@@ -200,9 +200,7 @@ async fn create(Write(call): Write) -> ApiResult {
     let input = new_user(&call.req.body());
     let root = call.state.app.root.clone();
     let (id, new) = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
+        .commit(Precondition::None, move |ctx| {
             Ok((user::create(ctx, &root, &input)?, Change::Structure))
         })
         .await
@@ -219,9 +217,7 @@ async fn write(call: Call, op: Op) -> ApiResult {
     let input = input(&call, op, own).map_err(|e| call.err(e))?;
     let (root, target) = (call.state.app.root.clone(), target_id.clone());
     let (_, new) = call
-        .state
-        .app
-        .commit(&call.actor, Precondition::None, move |ctx| {
+        .commit(Precondition::None, move |ctx| {
             // The account may have changed since the request's snapshot: look again.
             apply(ctx, &root, again(ctx, &target)?, op, &input)?;
             Ok(((), Change::Structure))
@@ -242,7 +238,10 @@ async fn write(call: Call, op: Op) -> ApiResult {
 fn input(call: &Call, op: Op, own: bool) -> Result<Input, Error> {
     let body = call.req.body();
     Ok(match op {
-        Op::Update => Input::Map(body.as_object().cloned().unwrap_or_default()),
+        Op::Update => {
+            call.strict_language()?;
+            Input::Map(body.as_object().cloned().unwrap_or_default())
+        }
         Op::Email => Input::Text(string_arg(&body, "email")?),
         Op::Name => Input::Text(string_arg(&body, "name")?),
         Op::Language => Input::Text(string_arg(&body, "language")?),

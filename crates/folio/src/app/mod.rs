@@ -223,12 +223,31 @@ impl App {
         F: Fn(&Ctx<'_>) -> Result<(T, Change), Error> + Send + 'static,
         T: Send + 'static,
     {
+        self.commit_in(None, actor, precondition, action).await
+    }
+
+    /// [`App::commit`] in a content language (`lang` indexes the site's languages; `None`
+    /// is the default language): the action runs on the site in that language and the
+    /// returned snapshot is in it too.
+    pub async fn commit_in<T, F>(
+        self: &Arc<Self>,
+        lang: Option<usize>,
+        actor: &Actor,
+        precondition: Precondition,
+        action: F,
+    ) -> Result<(T, Arc<Snapshot>), Error>
+    where
+        F: Fn(&Ctx<'_>) -> Result<(T, Change), Error> + Send + 'static,
+        T: Send + 'static,
+    {
         let _guard = self.writer.lock().await;
         let this = self.clone();
         let actor = actor.clone();
-        tokio::task::spawn_blocking(move || this.commit_locked(&actor, &precondition, &action))
-            .await
-            .map_err(|e| Error::internal(format!("write task failed: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            this.commit_locked(lang, &actor, &precondition, &action)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("write task failed: {e}")))?
     }
 
     /// [`App::commit`] from a thread that is not async (the CLI).
@@ -242,11 +261,12 @@ impl App {
         F: Fn(&Ctx<'_>) -> Result<(T, Change), Error>,
     {
         let _guard = self.writer.blocking_lock();
-        self.commit_locked(actor, &precondition, &action)
+        self.commit_locked(None, actor, &precondition, &action)
     }
 
     fn commit_locked<T, F>(
         &self,
+        lang: Option<usize>,
         actor: &Actor,
         precondition: &Precondition,
         action: &F,
@@ -254,9 +274,14 @@ impl App {
     where
         F: Fn(&Ctx<'_>) -> Result<(T, Change), Error>,
     {
-        let run = |snap: &Snapshot| {
-            precondition.check(snap)?;
-            action(&Ctx { snap, actor })
+        let in_lang = |snap: &Arc<Snapshot>| match lang {
+            Some(l) => snap.view(l),
+            None => snap.clone(),
+        };
+        let run = |snap: &Arc<Snapshot>| {
+            let snap = in_lang(snap);
+            precondition.check(&snap)?;
+            action(&Ctx { snap: &snap, actor })
         };
         let snap = self.snapshot();
         let (snap, result) = match run(&snap) {
@@ -278,7 +303,7 @@ impl App {
             }
             None => snap,
         };
-        Ok((out, published))
+        Ok((out, in_lang(&published)))
     }
 
     /// Publishes a snapshot built outside `commit` (the watcher), under the writer lock so

@@ -16,13 +16,32 @@ pub struct Urls<'a> {
 }
 
 impl Urls<'_> {
-    /// A page's URL.
+    /// The URL of the site in the snapshot's language (the language's URL on a
+    /// multi-language site).
+    pub fn site(&self) -> String {
+        match self.snap.lang {
+            Some(l) => self.snap.languages.list[l].url(self.base),
+            None => self.base.to_string(),
+        }
+    }
+
+    /// A page's URL: `<site url>/<uri>`, the uri made of the slugs in the snapshot's
+    /// language; the home page's URL is the site URL.
     pub fn page(&self, p: PageIdx) -> String {
         if self.snap.is_home(p) {
-            self.base.to_string()
-        } else {
-            format!("{}/{}", self.base, self.snap.pages[p].id)
+            return self.site();
         }
+        if self.snap.lang.is_none() {
+            return format!("{}/{}", self.base, self.snap.pages[p].id);
+        }
+        let mut slugs = Vec::new();
+        let mut cur = Some(p);
+        while let Some(c) = cur {
+            slugs.push(self.snap.pages[c].slug_in_language());
+            cur = self.snap.pages[c].parent;
+        }
+        slugs.reverse();
+        format!("{}/{}", self.site(), slugs.join("/"))
     }
 
     /// A file's media URL.

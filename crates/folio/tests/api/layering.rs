@@ -62,14 +62,19 @@ fn layers_import_downwards_only() {
 #[test]
 fn core_modules_import_downwards_only() {
     let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src");
-    // format → blueprint → matrix → model → snapshot → permissions → collections → actions
-    let rules: [(&str, &[&str]); 4] = [
+    // format → blueprint → matrix → model → language → snapshot → permissions → collections
+    // → actions
+    let rules: [(&str, &[&str]); 5] = [
         (
             "matrix.rs",
             &["model", "snapshot", "permissions", "actions", "collections"],
         ),
         (
             "model.rs",
+            &["snapshot", "permissions", "actions", "collections"],
+        ),
+        (
+            "language.rs",
             &["snapshot", "permissions", "actions", "collections"],
         ),
         ("snapshot.rs", &["permissions", "actions", "collections"]),

@@ -12,9 +12,12 @@ use folio_core::permissions::{Actor, Target, can};
 use crate::app::urls::Urls;
 
 mod file;
+mod language;
 mod page;
 mod site;
 mod user;
+
+pub use language::rules_json;
 
 /// Everything a view needs: the snapshot, who is looking, and the site's base URL.
 pub struct V<'a> {

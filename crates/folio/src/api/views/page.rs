@@ -127,7 +127,7 @@ impl V<'_> {
                     };
                     self.pages_list(list, &sub)
                 }
-                "slug" => json!(page.slug),
+                "slug" => json!(page.slug_in_language()),
                 "status" => json!(page.status.as_str()),
                 "template" => json!(page.template),
                 "title" => json!(page.title()),

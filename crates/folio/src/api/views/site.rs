@@ -51,9 +51,9 @@ impl V<'_> {
                 "options" => {
                     Value::Object(permissions::options(self.snap, self.actor, Target::Site))
                 }
-                "previewUrl" => json!(self.base),
+                "previewUrl" => json!(self.urls().site()),
                 "title" => json!(site.title()),
-                "url" => json!(self.base),
+                "url" => json!(self.urls().site()),
                 _ => continue,
             };
             m.insert(field.to_string(), v);
