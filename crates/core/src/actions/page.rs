@@ -259,10 +259,7 @@ type Stored = Vec<(String, String)>;
 
 /// The `translations` of a page create: `(code, stored fields)` per entry, with the
 /// entry's `slug` as given. An unknown language is a 404 before anything is written.
-fn translations_of(
-    snap: &Snapshot,
-    input: &Map<String, Value>,
-) -> Result<Vec<(String, Stored)>> {
+fn translations_of(snap: &Snapshot, input: &Map<String, Value>) -> Result<Vec<(String, Stored)>> {
     let Some(Value::Array(entries)) = body_str(input, "translations") else {
         return Ok(Vec::new());
     };
@@ -559,8 +556,10 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
     Ok(())
 }
 
-/// Changes a page's slug (renames its folder, keeping the number).
-pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<()> {
+/// Changes a page's slug in the snapshot's language: in the default language the folder is
+/// renamed (keeping the number), in a translation the translated slug is stored. Returns
+/// the page's id afterwards.
+pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<String> {
     let snap = ctx.snap;
     let page = &snap.pages[p];
     let slug = txt::slug_with(slug, 255, &slug_rules(snap));
@@ -581,22 +580,27 @@ pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<()> {
         ));
     }
     if snap.is_translation() {
-        return change_translated_slug(snap, p, &slug);
+        change_translated_slug(snap, p, &slug)?;
+        return Ok(page.id.clone());
     }
     if slug == page.slug {
-        return Ok(());
+        return Ok(page.id.clone());
     }
     check_free(snap, page.parent, &slug, Some(p))?;
     let name = match page.num {
         Some(n) if !page.is_draft() => format!("{n}_{slug}"),
-        _ => slug,
+        _ => slug.clone(),
     };
     let to = page
         .dir
         .parent()
         .map(|d| d.join(&name))
         .unwrap_or_else(|| PathBuf::from(&name));
-    rename(&page.dir, &to)
+    rename(&page.dir, &to)?;
+    Ok(match page.parent {
+        Some(par) => format!("{}/{slug}", snap.pages[par].id),
+        None => slug,
+    })
 }
 
 /// A slug change in a translation: the folder stays; the `Slug` field of the language's

@@ -311,17 +311,13 @@ async fn change_status(Write(call): Write) -> ApiResult {
     .await
 }
 
-/// `PATCH pages/<id>/slug`: renames the folder; the page answers under its new id.
+/// `PATCH pages/<id>/slug`: renames the folder (or, in a translation, stores the
+/// translated slug); the page answers under its new id.
 async fn change_slug(Write(call): Write) -> ApiResult {
     let (_, id, pre) = target(&call).map_err(|e| call.err(e))?;
     let raw = text(&body_object(&call), "slug");
-    let slug = folio_core::format::txt::slug(&raw, 255);
     commit(&call, pre, move |ctx| {
-        page::change_slug(ctx, again(ctx, &id)?, &raw)?;
-        let new_id = match id.rsplit_once('/') {
-            Some((parent, _)) => format!("{parent}/{slug}"),
-            None => slug.clone(),
-        };
+        let new_id = page::change_slug(ctx, again(ctx, &id)?, &raw)?;
         Ok((Answer::Page(new_id), Change::Structure))
     })
     .await
