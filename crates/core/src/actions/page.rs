@@ -302,7 +302,7 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<C
     if !can(snap, ctx.actor, Target::Page(p), "update") {
         return Err(forbidden(
             "error.page.update.permission",
-            format!("You are not allowed to update \"{}\"", page.slug),
+            format!("You are not allowed to update \"{}\"", page.slug_in_language()),
         ));
     }
     refuse_privileged(input)?;
@@ -491,7 +491,7 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
         return Err(if action == "sort" {
             forbidden(
                 "error.page.sort.permission",
-                format!("The page \"{}\" cannot be sorted", page.slug),
+                format!("The page \"{}\" cannot be sorted", page.slug_in_language()),
             )
         } else {
             forbidden(
@@ -503,7 +503,7 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
     if target == Status::Draft && snap.is_home(p) {
         return Err(Error::InvalidArgument {
             key: "error.page.changeStatus.toDraft.invalid",
-            message: format!("The page \"{}\" cannot be converted to a draft", page.slug),
+            message: format!("The page \"{}\" cannot be converted to a draft", page.slug_in_language()),
             details: Value::Array(Vec::new()),
         });
     }
@@ -575,7 +575,7 @@ pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<String> {
             "error.page.changeSlug.permission",
             format!(
                 "You are not allowed to change the URL appendix for \"{}\"",
-                page.slug
+                page.slug_in_language()
             ),
         ));
     }
@@ -646,7 +646,7 @@ pub fn change_title(ctx: &Ctx<'_>, p: PageIdx, title: &str) -> Result<()> {
             "error.page.changeTitle.permission",
             format!(
                 "You are not allowed to change the title for \"{}\"",
-                page.slug
+                page.slug_in_language()
             ),
         ));
     }
@@ -693,7 +693,7 @@ pub fn change_template(ctx: &Ctx<'_>, p: PageIdx, template: &str) -> Result<()> 
             "error.page.changeTemplate.permission",
             format!(
                 "You are not allowed to change the template for \"{}\"",
-                page.slug
+                page.slug_in_language()
             ),
         ));
     }
@@ -739,7 +739,7 @@ pub fn duplicate(
     if !can(snap, ctx.actor, Target::Page(p), "duplicate") {
         return Err(forbidden(
             "error.page.duplicate.permission",
-            format!("You are not allowed to duplicate \"{}\"", page.slug),
+            format!("You are not allowed to duplicate \"{}\"", page.slug_in_language()),
         ));
     }
     let slug = txt::slug(
@@ -858,7 +858,7 @@ pub fn delete(ctx: &Ctx<'_>, p: PageIdx, force: bool) -> Result<()> {
     if !can(snap, ctx.actor, Target::Page(p), "delete") {
         return Err(forbidden(
             "error.page.delete.permission",
-            format!("You are not allowed to delete \"{}\"", page.slug),
+            format!("You are not allowed to delete \"{}\"", page.slug_in_language()),
         ));
     }
     if !force && (!page.children.is_empty() || !page.drafts.is_empty()) {

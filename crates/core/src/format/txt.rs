@@ -74,7 +74,7 @@ where
         let value = encode_value(value);
         out.push_str(name);
         out.push(':');
-        out.push_str(if value.contains('\n') { "\n\n" } else { " " });
+        out.push_str(if line_break(&value) { "\n\n" } else { " " });
         out.push_str(&value);
     }
     out
@@ -164,6 +164,15 @@ fn unescape(value: &str) -> String {
 }
 
 /// Escapes and trims a value for writing.
+/// Kirby's test for a multi-line value: PCRE's `\R` on the value's bytes (no UTF-8 mode),
+/// which matches LF, VT, FF, CR and the byte 0x85. That byte also occurs inside many UTF-8
+/// characters (`م`, `Å`, `ą`), so such one-line values are written like multi-line ones.
+fn line_break(value: &str) -> bool {
+    value
+        .bytes()
+        .any(|b| matches!(b, b'\n' | 0x0b | 0x0c | b'\r' | 0x85))
+}
+
 fn encode_value(value: &str) -> String {
     let escaped = if value.contains("----") {
         value
@@ -268,6 +277,14 @@ pub fn transliterate(c: char) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_0x85_byte_makes_a_value_multi_line_like_kirbys_pcre() {
+        assert_eq!(encode([("text", Some("Åland ferry"))]), "Text:\n\nÅland ferry");
+        assert_eq!(encode([("text", Some("Ferry"))]), "Text: Ferry");
+        assert_eq!(encode([("t", Some("a\u{0b}b"))]), "T:\n\na\u{0b}b");
+        assert_eq!(decode("Text:\n\nÅland ferry")["text"], "Åland ferry");
+    }
 
     #[test]
     fn aliases_of_a_key_are_one_key() {

@@ -33,7 +33,12 @@ pub fn routes() -> Table {
 }
 
 async fn list(Read(call): Read) -> ApiResult {
-    call.cached(|call| collection(call, call.v().languages()))
+    call.cached(|call| {
+        let plan = call.collection_plan("default");
+        let v = call.v();
+        let items = call.snap.languages.list.iter().map(|l| v.language(l, &plan));
+        collection(call, items.collect())
+    })
 }
 
 async fn get_language(Read(call): Read) -> ApiResult {

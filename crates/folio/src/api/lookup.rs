@@ -41,8 +41,30 @@ pub fn find_page(v: &V<'_>, raw: &str) -> Result<PageIdx, Error> {
                 .then(|| v.snap.page_by_id(&id.replace("_drafts/", "")))
                 .flatten()
         })
+        .or_else(|| by_translated_path(v.snap, &id))
         .filter(|p| can(v.snap, v.actor, Target::Page(*p), "access"))
         .ok_or_else(|| Error::page_not_found(&id))
+}
+
+/// In a translation, Kirby also walks an id segment by segment, each segment naming a
+/// child by its folder slug or by its slug in the current language.
+fn by_translated_path(snap: &folio_core::Snapshot, id: &str) -> Option<PageIdx> {
+    if !snap.is_translation() {
+        return None;
+    }
+    let mut current: Option<PageIdx> = None;
+    for segment in id.split('/') {
+        let (children, drafts) = match current {
+            Some(p) => (&snap.pages[p].children, &snap.pages[p].drafts),
+            None => (&snap.site.children, &snap.site.drafts),
+        };
+        let matches = |c: &&PageIdx| {
+            let page = &snap.pages[**c];
+            page.slug == segment || page.slug_in_language() == segment
+        };
+        current = Some(*children.iter().find(matches).or_else(|| drafts.iter().find(matches))?);
+    }
+    current
 }
 
 /// A user by route key: `account` is the caller, else an id or e-mail (decoded).

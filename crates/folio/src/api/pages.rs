@@ -16,7 +16,6 @@ use super::reply::{ApiResult, Reply};
 use super::request::{get_ci, whole_number};
 use super::site::section;
 use super::table::{Doc, Table};
-use super::views::Plan;
 
 /// The routes of this resource.
 pub fn routes() -> Table {
@@ -163,7 +162,7 @@ where
         base: &call.base,
     };
     match answer {
-        Answer::Site => Ok(Reply::model(v.site(&Plan::Default))
+        Answer::Site => Ok(Reply::model(v.site(&call.model_plan()))
             .with_header("etag", content_etag(&snap.site.content))),
         Answer::Ok => Ok(Reply::ok()),
         Answer::Changes => Ok(Reply::json(
@@ -174,7 +173,7 @@ where
             let p = snap
                 .page_by_id(&id)
                 .ok_or_else(|| call.err(Error::page_not_found(&id)))?;
-            Ok(Reply::model(v.page(p, &Plan::Default))
+            Ok(Reply::model(v.page(p, &call.model_plan()))
                 .with_header("etag", content_etag(&snap.pages[p].content)))
         }
     }

@@ -34,10 +34,6 @@ fn workspace_root() -> PathBuf {
     fs::canonicalize(&root).unwrap_or(root)
 }
 
-fn fixture_dir() -> PathBuf {
-    workspace_root().join("tests/fixtures/kirby")
-}
-
 /// Timestamps within this many seconds of "now" are normalized to `<time>`.
 const TIME_WINDOW: i64 = 3 * 24 * 3600;
 /// Strings longer than this (in chars) are summarized.
@@ -75,15 +71,6 @@ const PNG_SIZES: &[((u32, u32), usize)] = &[
 
 #[test]
 fn conformance() {
-    let fixtures = fixture_dir();
-    let scenario_dir = fixtures.join("scenarios");
-    let root_src = fixtures.join("root");
-    assert!(
-        root_src.join("content").is_dir(),
-        "missing fixture root {}",
-        root_src.display()
-    );
-
     let only = std::env::var("FOLIO_CONFORMANCE_ONLY")
         .ok()
         .filter(|s| !s.trim().is_empty());
@@ -96,46 +83,39 @@ fn conformance() {
     };
     let update = std::env::var("FOLIO_CONFORMANCE_UPDATE").is_ok_and(|v| !v.is_empty() && v != "0");
 
-    let mut names: Vec<String> = fs::read_dir(&scenario_dir)
-        .expect("read scenarios dir")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json") && !n.ends_with(".golden.json"))
-        .map(|n| n.trim_end_matches(".json").to_string())
-        .collect();
-    names.sort();
-    if let Some(s) = &only_scenario {
-        assert!(
-            names.contains(s),
-            "FOLIO_CONFORMANCE_ONLY: unknown scenario {s:?} (have {names:?})"
-        );
-        names.retain(|n| n == s);
-    }
-
-    let fixture_ids = FixtureIds::scan(&root_src.join("content"));
+    let sites = fixture_sites();
+    assert!(!sites.is_empty(), "no fixture sites in tests/fixtures");
+    let mut all_names = Vec::new();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut summary = String::new();
-    for name in &names {
-        let scenario = read_json(&scenario_dir.join(format!("{name}.json")));
-        let golden = read_json(&scenario_dir.join(format!("{name}.golden.json")));
-        let golden_text =
-            fs::read_to_string(scenario_dir.join(format!("{name}.golden.json"))).unwrap();
-        let mut known = fixture_ids.clone();
-        known.add_literals(&golden_text);
-        let res = run_scenario(
-            name,
-            &scenario,
-            &golden,
-            &root_src,
-            known,
-            only_step.as_deref(),
+    let mut regressions: Vec<String> = Vec::new();
+    let mut fresh = 0;
+    for site in &sites {
+        let names = scenario_names(&site.join("scenarios"));
+        all_names.extend(names.iter().cloned());
+        let names: Vec<String> = names
+            .into_iter()
+            .filter(|n| only_scenario.as_ref().is_none_or(|o| o == n))
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let site_outcomes = run_site(site, &names, only_step.as_deref(), &mut summary);
+        let (r, f) = ratchet(
+            &site.join("passing.txt"),
+            &site_outcomes,
+            update,
+            (&only_scenario, &only_step),
         );
-        let passed = res.iter().filter(|o| o.passed).count();
-        let line = format!("{name}: {passed} passed, {} failed", res.len() - passed);
-        println!("{line}");
-        summary.push_str(&line);
-        summary.push('\n');
-        outcomes.extend(res);
+        regressions.extend(r);
+        fresh += f;
+        outcomes.extend(site_outcomes);
+    }
+    if let Some(s) = &only_scenario {
+        assert!(
+            all_names.contains(s),
+            "FOLIO_CONFORMANCE_ONLY: unknown scenario {s:?} (have {all_names:?})"
+        );
     }
     let passed = outcomes.iter().filter(|o| o.passed).count();
     let total_line = format!(
@@ -156,10 +136,85 @@ fn conformance() {
         Ok(()) => println!("report: {}", report_path.display()),
         Err(e) => println!("could not write {}: {e}", report_path.display()),
     }
+    if fresh > 0 {
+        println!(
+            "hint: {fresh} passing step(s) are not in a passing.txt; \
+             run with FOLIO_CONFORMANCE_UPDATE=1 to ratchet them in"
+        );
+    }
+    assert!(
+        regressions.is_empty(),
+        "{} step(s) listed in passing.txt no longer pass (see {}):\n  {}",
+        regressions.len(),
+        report_path.display(),
+        regressions.join("\n  ")
+    );
+}
 
-    // Ratchet.
-    let passing_path = fixtures.join("passing.txt");
-    let listed: BTreeSet<String> = fs::read_to_string(&passing_path)
+/// Every fixture site: a folder of `tests/fixtures` with `root/` and `scenarios/`.
+fn fixture_sites() -> Vec<PathBuf> {
+    let dir = workspace_root().join("tests/fixtures");
+    let mut sites: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("read tests/fixtures")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("root/content").is_dir() && p.join("scenarios").is_dir())
+        .collect();
+    sites.sort();
+    sites
+}
+
+/// The scenario names of a folder (`x.json` beside `x.golden.json`), sorted.
+fn scenario_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read scenarios dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") && !n.ends_with(".golden.json"))
+        .map(|n| n.trim_end_matches(".json").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Replays the named scenarios of one fixture site.
+fn run_site(
+    site: &Path,
+    names: &[String],
+    only_step: Option<&str>,
+    summary: &mut String,
+) -> Vec<Outcome> {
+    let scenario_dir = site.join("scenarios");
+    let root_src = site.join("root");
+    let fixture_ids = FixtureIds::scan(&root_src.join("content"));
+    let mut outcomes = Vec::new();
+    for name in names {
+        let scenario = read_json(&scenario_dir.join(format!("{name}.json")));
+        let golden = read_json(&scenario_dir.join(format!("{name}.golden.json")));
+        let golden_text =
+            fs::read_to_string(scenario_dir.join(format!("{name}.golden.json"))).unwrap();
+        let mut known = fixture_ids.clone();
+        known.add_literals(&golden_text);
+        let res = run_scenario(name, &scenario, &golden, &root_src, known, only_step);
+        let passed = res.iter().filter(|o| o.passed).count();
+        let line = format!("{name}: {passed} passed, {} failed", res.len() - passed);
+        println!("{line}");
+        summary.push_str(&line);
+        summary.push('\n');
+        outcomes.extend(res);
+    }
+    outcomes
+}
+
+/// Checks (or, with `update`, rewrites) one site's `passing.txt` against its outcomes.
+/// Returns the listed steps that no longer pass, and how many pass unlisted.
+fn ratchet(
+    passing_path: &Path,
+    outcomes: &[Outcome],
+    update: bool,
+    (only_scenario, only_step): (&Option<String>, &Option<String>),
+) -> (Vec<String>, usize) {
+    let listed: BTreeSet<String> = fs::read_to_string(passing_path)
         .unwrap_or_default()
         .lines()
         .map(str::trim)
@@ -172,7 +227,7 @@ fn conformance() {
         .filter(|o| o.passed)
         .map(Outcome::key)
         .collect();
-    let in_scope = |key: &str| match (&only_scenario, &only_step) {
+    let in_scope = |key: &str| match (only_scenario, only_step) {
         (None, _) => true,
         (Some(s), None) => key.split_once('/').is_some_and(|(a, _)| a == s),
         (Some(_), Some(_)) => reported.contains(key),
@@ -184,36 +239,17 @@ fn conformance() {
         if !text.is_empty() {
             text.push('\n');
         }
-        fs::write(&passing_path, text).expect("write passing.txt");
+        fs::write(passing_path, text).expect("write passing.txt");
         println!("updated {} ({} steps)", passing_path.display(), next.len());
-        return;
+        return (Vec::new(), 0);
     }
-    let regressions: Vec<&String> = listed
+    let regressions = listed
         .iter()
         .filter(|k| in_scope(k) && !passing_now.contains(*k))
+        .cloned()
         .collect();
-    let fresh: Vec<&String> = passing_now
-        .iter()
-        .filter(|k| !listed.contains(*k))
-        .collect();
-    if !fresh.is_empty() {
-        println!(
-            "hint: {} passing step(s) are not in tests/fixtures/kirby/passing.txt; \
-             run with FOLIO_CONFORMANCE_UPDATE=1 to ratchet them in",
-            fresh.len()
-        );
-    }
-    assert!(
-        regressions.is_empty(),
-        "{} step(s) listed in passing.txt no longer pass (see {}):\n  {}",
-        regressions.len(),
-        report_path.display(),
-        regressions
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n  ")
-    );
+    let fresh = passing_now.iter().filter(|k| !listed.contains(*k)).count();
+    (regressions, fresh)
 }
 
 fn read_json(path: &Path) -> Value {
@@ -303,6 +339,7 @@ struct Run {
     logins: HashMap<(String, String), Login>,
     captures: Vec<(String, String)>,
     norm: Normalizer,
+    users: Vec<(String, String, String)>,
 }
 
 impl Run {
@@ -368,8 +405,9 @@ impl Run {
         if self.logins.contains_key(&key) {
             return Ok(());
         }
-        let (email, password) =
-            credentials(user).ok_or_else(|| format!("unknown user {user:?}"))?;
+        let (email, password) = self
+            .credentials(user)
+            .ok_or_else(|| format!("unknown user {user:?}"))?;
         let mut jar = Jar::default();
         let csrf = self.fetch_csrf(port, &mut jar)?;
         let body = serde_json::json!({"email": email, "password": password, "long": false});
@@ -426,8 +464,13 @@ impl Run {
             "none" => {}
             "basic" => {
                 let (email, password) = match arg.split_once(':') {
-                    Some((u, p)) => (credentials(u).map_or(u.to_string(), |c| c.0), p.to_string()),
-                    None => credentials(arg).ok_or_else(|| format!("unknown user {arg:?}"))?,
+                    Some((u, p)) => (
+                        self.credentials(u).map_or(u.to_string(), |c| c.0),
+                        p.to_string(),
+                    ),
+                    None => self
+                        .credentials(arg)
+                        .ok_or_else(|| format!("unknown user {arg:?}"))?,
                 };
                 headers.push((
                     "Authorization".into(),
@@ -435,7 +478,9 @@ impl Run {
                 ));
             }
             "basic-wrong" => {
-                let (email, _) = credentials(arg).ok_or_else(|| format!("unknown user {arg:?}"))?;
+                let (email, _) = self
+                    .credentials(arg)
+                    .ok_or_else(|| format!("unknown user {arg:?}"))?;
                 headers.push((
                     "Authorization".into(),
                     crate::support::basic((&email, "wrong-password")),
@@ -639,11 +684,31 @@ impl Run {
 
 const REDACTED_MARK: &str = "\u{0}folio-conformance-redacted-object";
 
-fn credentials(user: &str) -> Option<(String, String)> {
-    USERS
-        .iter()
-        .find(|(n, e, _)| *n == user || e.eq_ignore_ascii_case(user))
-        .map(|(_, e, p)| (e.to_string(), p.to_string()))
+/// The accounts of a scenario: its `users` map (`{"admin": {"email", "password"}}`), else
+/// the first fixture's four accounts.
+fn scenario_users(scenario: &Value) -> Vec<(String, String, String)> {
+    match scenario.get("users").and_then(Value::as_object) {
+        Some(map) => map
+            .iter()
+            .map(|(name, u)| {
+                let field = |k: &str| u[k].as_str().unwrap_or("").to_string();
+                (name.clone(), field("email"), field("password"))
+            })
+            .collect(),
+        None => USERS
+            .iter()
+            .map(|(n, e, p)| (n.to_string(), e.to_string(), p.to_string()))
+            .collect(),
+    }
+}
+
+impl Run {
+    fn credentials(&self, user: &str) -> Option<(String, String)> {
+        self.users
+            .iter()
+            .find(|(n, e, _)| n == user || e.eq_ignore_ascii_case(user))
+            .map(|(_, e, p)| (e.clone(), p.clone()))
+    }
 }
 
 fn value_to_string(v: &Value) -> String {
@@ -717,6 +782,7 @@ fn run_scenario(
         logins: HashMap::new(),
         captures: vec![],
         norm,
+        users: scenario_users(scenario),
     };
 
     let mut outcomes = vec![];
