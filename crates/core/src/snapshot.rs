@@ -511,6 +511,13 @@ impl Snapshot {
         self.lang.map(|l| self.languages.code(l))
     }
 
+    /// The slug rules of the snapshot's language (none on a single-language site).
+    pub fn slug_rules(&self) -> crate::language::Rules {
+        self.lang
+            .map(|l| self.languages.list[l].rules())
+            .unwrap_or_default()
+    }
+
     /// True when this snapshot is in a language other than the default.
     pub fn is_translation(&self) -> bool {
         self.lang.is_some_and(|l| l != self.languages.default)

@@ -206,7 +206,7 @@ pub fn create(
     sort: Option<&str>,
 ) -> Result<Created> {
     let template = clean_template(template);
-    let filename = safe_name(&upload_filename(upload));
+    let filename = safe_name_with(&upload_filename(upload), &ctx.snap.slug_rules());
     if !can_create(ctx, parent, &filename, template) {
         return Err(permission("The file cannot be created"));
     }
@@ -311,7 +311,7 @@ pub fn change_name(
     name: &str,
 ) -> Result<String> {
     let file = existing(ctx.snap, parent, filename)?;
-    let base = safe_slug(name, "@._-");
+    let base = txt::slug_full(name, MAX_NAME, &ctx.snap.slug_rules(), "@._-");
     let ext = file.extension();
     let new_name = if ext.is_empty() {
         base.clone()
@@ -499,10 +499,15 @@ pub fn delete_avatar(ctx: &Ctx<'_>, u: UserIdx) -> Result<()> {
 /// and reduced to `a-z0-9@._-` (others become `-`), the extension to `a-z0-9`
 /// (`My Photo.PNG` → `my-photo.png`, `../../evil.png` → `evil.png`, `.htaccess` stays).
 pub fn safe_name(raw: &str) -> String {
+    safe_name_with(raw, &[])
+}
+
+/// [`safe_name`] with the current language's slug rules (Kirby uses them for uploads too).
+pub fn safe_name_with(raw: &str, rules: &[(String, String)]) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let (name, ext) = split_name(base);
-    let name = safe_slug(name, "@._-");
-    let ext = safe_slug(ext, "");
+    let name = txt::slug_full(name, MAX_NAME, rules, "@._-");
+    let ext = txt::slug_full(ext, MAX_NAME, rules, "");
     if ext.is_empty() {
         name
     } else {
@@ -516,31 +521,6 @@ fn split_name(base: &str) -> (&str, &str) {
         Some(i) => (&base[..i], &base[i + 1..]),
         None => (base, ""),
     }
-}
-
-/// Kirby's `Str::slug` with extra allowed characters: trimmed, lowercased, transliterated
-/// (unknown non-ASCII characters are dropped like `Str::ascii` does), other characters
-/// become `-`, runs of `-` collapse, leading/trailing non-alphanumerics go, at most 255
-/// characters.
-fn safe_slug(s: &str, extra: &str) -> String {
-    let lower = s
-        .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\0' | '\x0B'))
-        .to_lowercase();
-    let mut out = String::with_capacity(lower.len());
-    for c in lower.chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c) {
-            out.push(c);
-        } else if let Some(ascii) = txt::transliterate(c) {
-            out.push_str(ascii);
-        } else if (c == '\t' || c == '\n' || c == '\r' || (c.is_ascii() && !c.is_ascii_control()))
-            && !out.ends_with('-')
-        {
-            out.push('-');
-        }
-    }
-    let trimmed = out.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    // Everything left is ASCII, so byte and character positions agree.
-    trimmed[..trimmed.len().min(MAX_NAME)].to_string()
 }
 
 /// The upload's file name as Kirby's upload handler sees it: the base name, or, when it has
@@ -1389,8 +1369,11 @@ mod tests {
         assert_eq!(safe_name("Über Größe.jpg"), "uber-grosse.jpg");
         assert_eq!(safe_name("a b  c@d_e.tar.gz"), "a-b-c@d_e.tar.gz");
         assert_eq!(safe_name("shell.PhP"), "shell.php");
-        assert_eq!(safe_slug("../../../escaped", "@._-"), "escaped");
-        assert_eq!(safe_slug("", "@._-"), "");
+        assert_eq!(
+            txt::slug_full("../../../escaped", MAX_NAME, &[], "@._-"),
+            "escaped"
+        );
+        assert_eq!(txt::slug_full("", MAX_NAME, &[], "@._-"), "");
     }
 
     #[test]

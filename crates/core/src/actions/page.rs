@@ -41,13 +41,6 @@ fn page_fields(content: Content) -> Content {
     to_front(content, &["title", "slug"])
 }
 
-/// The slug rules of the snapshot's language (none on a single-language site).
-fn slug_rules(snap: &Snapshot) -> Vec<(String, String)> {
-    snap.lang
-        .map(|l| snap.languages.list[l].rules())
-        .unwrap_or_default()
-}
-
 /// `content` with every field of `fallback` it lacks: what a form in a translation shows
 /// (and validates), since untranslatable fields come from the default language.
 fn with_fallback(content: &Content, fallback: &Content) -> Content {
@@ -177,7 +170,7 @@ pub fn create(
     let slug = if slug_src.trim().is_empty() {
         slug
     } else {
-        txt::slug_with(&slug_src, 255, &slug_rules(snap))
+        txt::slug_with(&slug_src, 255, &snap.slug_rules())
     };
     if slug.is_empty() {
         return Err(Error::invalid_argument("The page slug is required"));
@@ -204,8 +197,13 @@ pub fn create(
     if let Some(t) = get("title").and_then(raw_stored) {
         content.insert("title".into(), t);
     }
-    for f in &bp.fields {
-        let v = get(&f.name).and_then(raw_stored).unwrap_or_default();
+    for f in bp.fields.iter().filter(|f| f.stores_value()) {
+        let v = match get(&f.name).and_then(raw_stored) {
+            Some(v) => v,
+            // A toggle without a value is stored as `false`, like Kirby's form does.
+            None if f.kind == "toggle" => "false".into(),
+            None => String::new(),
+        };
         content.insert(f.name.clone(), v);
     }
     for (k, v) in &submitted {
@@ -302,7 +300,10 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<C
     if !can(snap, ctx.actor, Target::Page(p), "update") {
         return Err(forbidden(
             "error.page.update.permission",
-            format!("You are not allowed to update \"{}\"", page.slug_in_language()),
+            format!(
+                "You are not allowed to update \"{}\"",
+                page.slug_in_language()
+            ),
         ));
     }
     refuse_privileged(input)?;
@@ -503,7 +504,10 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
     if target == Status::Draft && snap.is_home(p) {
         return Err(Error::InvalidArgument {
             key: "error.page.changeStatus.toDraft.invalid",
-            message: format!("The page \"{}\" cannot be converted to a draft", page.slug_in_language()),
+            message: format!(
+                "The page \"{}\" cannot be converted to a draft",
+                page.slug_in_language()
+            ),
             details: Value::Array(Vec::new()),
         });
     }
@@ -562,7 +566,7 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
 pub fn change_slug(ctx: &Ctx<'_>, p: PageIdx, slug: &str) -> Result<String> {
     let snap = ctx.snap;
     let page = &snap.pages[p];
-    let slug = txt::slug_with(slug, 255, &slug_rules(snap));
+    let slug = txt::slug_with(slug, 255, &snap.slug_rules());
     if slug.is_empty() {
         return Err(Error::InvalidArgument {
             key: "error.page.slug.invalid",
@@ -739,7 +743,10 @@ pub fn duplicate(
     if !can(snap, ctx.actor, Target::Page(p), "duplicate") {
         return Err(forbidden(
             "error.page.duplicate.permission",
-            format!("You are not allowed to duplicate \"{}\"", page.slug_in_language()),
+            format!(
+                "You are not allowed to duplicate \"{}\"",
+                page.slug_in_language()
+            ),
         ));
     }
     let slug = txt::slug(
@@ -858,7 +865,10 @@ pub fn delete(ctx: &Ctx<'_>, p: PageIdx, force: bool) -> Result<()> {
     if !can(snap, ctx.actor, Target::Page(p), "delete") {
         return Err(forbidden(
             "error.page.delete.permission",
-            format!("You are not allowed to delete \"{}\"", page.slug_in_language()),
+            format!(
+                "You are not allowed to delete \"{}\"",
+                page.slug_in_language()
+            ),
         ));
     }
     if !force && (!page.children.is_empty() || !page.drafts.is_empty()) {

@@ -193,7 +193,7 @@ fn encode_value(value: &str) -> String {
     // Kirby escapes before it trims, so a value like " ----x\ny" would start a line with
     // an unescaped `----` and split the field on the next read. Escape that one case too;
     // single-line values stay byte-identical to Kirby's output.
-    if trimmed.starts_with("----") && trimmed.contains('\n') {
+    if trimmed.starts_with("----") && line_break(trimmed) {
         format!("\\{trimmed}")
     } else {
         trimmed.to_owned()
@@ -217,20 +217,30 @@ pub fn slug(key: &str, max: usize) -> String {
 /// [`slug`] with a language's transliteration rules applied first (after lower-casing),
 /// each rule over the whole string in order, as PHP's `str_replace` does.
 pub fn slug_with(key: &str, max: usize, rules: &[(String, String)]) -> String {
+    slug_full(key, max, rules, "")
+}
+
+/// Kirby's `Str::slug` in full: trim, lowercase, the language `rules`, then the ASCII
+/// table; other non-ASCII characters are dropped (as `Str::ascii` does), every other
+/// character outside `[a-z0-9]` and `extra` becomes `-`, runs of `-` collapse, leading
+/// and trailing non-alphanumerics go, and the result is cut to `max` characters.
+pub fn slug_full(key: &str, max: usize, rules: &[(String, String)], extra: &str) -> String {
     let mut lower = php_trim(key).to_lowercase();
     for (from, to) in rules {
         if !from.is_empty() && lower.contains(from.as_str()) {
             lower = lower.replace(from.as_str(), to);
         }
     }
-    let lower = lower.to_lowercase();
     let mut slug = String::with_capacity(lower.len());
     for c in lower.chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+        if c.is_ascii_alphanumeric() || (c != '-' && extra.contains(c)) {
             slug.push(c);
-        } else if let Some(ascii) = transliterate(c) {
-            slug.push_str(ascii);
-        } else if !slug.ends_with('-') {
+        } else if !c.is_ascii() {
+            if let Some(ascii) = transliterate(c) {
+                slug.push_str(ascii);
+            }
+        } else if (matches!(c, '\t' | '\n' | '\r') || !c.is_ascii_control()) && !slug.ends_with('-')
+        {
             slug.push('-');
         }
     }
@@ -280,7 +290,10 @@ mod tests {
 
     #[test]
     fn a_0x85_byte_makes_a_value_multi_line_like_kirbys_pcre() {
-        assert_eq!(encode([("text", Some("Åland ferry"))]), "Text:\n\nÅland ferry");
+        assert_eq!(
+            encode([("text", Some("Åland ferry"))]),
+            "Text:\n\nÅland ferry"
+        );
         assert_eq!(encode([("text", Some("Ferry"))]), "Text: Ferry");
         assert_eq!(encode([("t", Some("a\u{0b}b"))]), "T:\n\na\u{0b}b");
         assert_eq!(decode("Text:\n\nÅland ferry")["text"], "Åland ferry");

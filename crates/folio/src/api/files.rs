@@ -308,7 +308,8 @@ fn upload_answers(
     parts: &[FilePart],
     results: Vec<Result<Created, Error>>,
 ) -> Vec<(String, Result<Value, Error>)> {
-    let plan = call.model_plan();
+    // Kirby renders uploads in the default view, whatever `?select=` asks for.
+    let plan = super::views::Plan::Default;
     let old: Vec<String> = call
         .snap
         .files_of(parent)

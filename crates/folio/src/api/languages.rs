@@ -36,7 +36,12 @@ async fn list(Read(call): Read) -> ApiResult {
     call.cached(|call| {
         let plan = call.collection_plan("default");
         let v = call.v();
-        let items = call.snap.languages.list.iter().map(|l| v.language(l, &plan));
+        let items = call
+            .snap
+            .languages
+            .list
+            .iter()
+            .map(|l| v.language(l, &plan));
         collection(call, items.collect())
     })
 }

@@ -62,7 +62,12 @@ fn by_translated_path(snap: &folio_core::Snapshot, id: &str) -> Option<PageIdx> 
             let page = &snap.pages[**c];
             page.slug == segment || page.slug_in_language() == segment
         };
-        current = Some(*children.iter().find(matches).or_else(|| drafts.iter().find(matches))?);
+        current = Some(
+            *children
+                .iter()
+                .find(matches)
+                .or_else(|| drafts.iter().find(matches))?,
+        );
     }
     current
 }

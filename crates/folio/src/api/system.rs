@@ -249,11 +249,7 @@ pub fn system(v: &V<'_>, title: &str, installable: bool, multilang: bool) -> Val
         .default_code()
         .map(|c| c.split('-').next().unwrap_or(c).to_string())
         .unwrap_or_else(|| "en".into());
-    let slugs = v
-        .snap
-        .lang
-        .map(|l| crate::api::views::rules_json(&languages.list[l].rules()))
-        .unwrap_or_else(|| json!([]));
+    let slugs = crate::api::views::rules_json(&v.snap.slug_rules());
     json!({
         "ascii": ascii,
         "defaultLanguage": panel_language,
