@@ -439,12 +439,18 @@ pub fn parse_fields(v: &Value) -> Vec<Field> {
             Value::Bool(false) => continue,
             _ => Map::new(),
         };
-        let kind = props
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("text")
-            .to_string();
+        // Without `type:` the name is the type when it names one; else Kirby shows an error
+        // field in its place, which stores nothing.
+        let kind = match props.get("type").and_then(Value::as_str) {
+            Some(t) => t.to_string(),
+            None if FIELD_TYPES.contains(&name.as_str()) => name.clone(),
+            None => "info".to_string(),
+        };
         let fields = props.get("fields").map(parse_fields).unwrap_or_default();
+        if kind == "group" {
+            out.extend(fields);
+            continue;
+        }
         out.push(Field {
             name: name.to_ascii_lowercase(),
             kind,
@@ -498,6 +504,20 @@ impl Blueprints {
     /// Loads `site/blueprints/` below the root.
     pub fn load(dir: &Path) -> Self {
         let mut out = Blueprints::default();
+        let cache: std::cell::RefCell<HashMap<String, Option<Value>>> = Default::default();
+        let find = |name: &str| -> Option<Value> {
+            if name.contains("..") || name.starts_with('/') {
+                return None;
+            }
+            if let Some(v) = cache.borrow().get(name) {
+                return v.clone();
+            }
+            let v = ["yml", "yaml"]
+                .iter()
+                .find_map(|ext| load_yaml(&dir.join(format!("{name}.{ext}"))).ok());
+            cache.borrow_mut().insert(name.to_string(), v.clone());
+            v
+        };
         for kind in ["pages", "files", "users"] {
             let Ok(entries) = std::fs::read_dir(dir.join(kind)) else {
                 continue;
@@ -513,7 +533,7 @@ impl Blueprints {
                 let name = format!("{kind}/{stem}");
                 match load_yaml(&dir.join(kind).join(&file)) {
                     Ok(v) => {
-                        let bp = Blueprint::from_value(&name, v);
+                        let bp = Blueprint::from_value(&name, resolve_mixins(v, &find));
                         let key = stem.to_string();
                         match kind {
                             "pages" => out.pages.insert(key, bp),
@@ -529,7 +549,9 @@ impl Blueprints {
             let p = dir.join(file);
             if p.exists() {
                 match load_yaml(&p) {
-                    Ok(v) => out.site = Some(Blueprint::from_value("site", v)),
+                    Ok(v) => {
+                        out.site = Some(Blueprint::from_value("site", resolve_mixins(v, &find)))
+                    }
                     Err(e) => out.warnings.push(format!("{file}: {e}")),
                 }
                 break;
@@ -573,6 +595,155 @@ impl Blueprints {
     /// The user blueprint of a role (falling back to `users/default`).
     pub fn user(&self, role: &str) -> Option<&Blueprint> {
         self.users.get(role).or_else(|| self.users.get("default"))
+    }
+}
+
+/// Kirby's core field types (a field without `type:` takes its name as type when it is one).
+pub const FIELD_TYPES: &[&str] = &[
+    "blocks",
+    "checkboxes",
+    "color",
+    "date",
+    "email",
+    "entries",
+    "files",
+    "gap",
+    "headline",
+    "hidden",
+    "info",
+    "layout",
+    "line",
+    "link",
+    "list",
+    "multiselect",
+    "number",
+    "object",
+    "pages",
+    "radio",
+    "range",
+    "select",
+    "slug",
+    "structure",
+    "tags",
+    "tel",
+    "text",
+    "textarea",
+    "time",
+    "toggle",
+    "toggles",
+    "url",
+    "users",
+    "writer",
+];
+
+/// How deep mixins may extend mixins (a cycle ends here).
+const MAX_EXTENDS: usize = 16;
+
+/// Kirby's `Blueprint::extend`: a string is `{extends: string}`; each mixin named by
+/// `extends` (one or a list) is loaded, extended itself, and the props are merged over it
+/// (objects merge key by key, anything else is replaced). An unknown mixin is ignored.
+pub fn extend(props: Value, find: &dyn Fn(&str) -> Option<Value>, depth: usize) -> Value {
+    let props = match props {
+        Value::String(s) => {
+            let mut m = Map::new();
+            m.insert("extends".into(), Value::String(s));
+            Value::Object(m)
+        }
+        other => other,
+    };
+    let Value::Object(mut o) = props else {
+        return props;
+    };
+    let Some(ext) = o.shift_remove("extends") else {
+        return Value::Object(o);
+    };
+    let names: Vec<String> = match ext {
+        Value::String(s) => vec![s],
+        Value::Array(a) => a.iter().filter_map(scalar_string).collect(),
+        _ => Vec::new(),
+    };
+    let mut merged = Value::Object(o);
+    for name in names {
+        if depth >= MAX_EXTENDS {
+            break;
+        }
+        if let Some(mixin) = find(&name) {
+            let mixin = extend(mixin, find, depth + 1);
+            merged = merge_replace(mixin, merged);
+        }
+    }
+    merged
+}
+
+/// PHP's `A::merge($a, $b, A::MERGE_REPLACE)` on YAML values.
+fn merge_replace(base: Value, over: Value) -> Value {
+    match (base, over) {
+        (Value::Object(mut b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => {
+                        *slot = merge_replace(std::mem::take(slot), v);
+                    }
+                    Some(slot) => *slot = v,
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+            Value::Object(b)
+        }
+        (_, over) => over,
+    }
+}
+
+/// Resolves every mixin of a raw blueprint, where Kirby resolves them: the blueprint
+/// itself, its options, tabs, sections and fields (strings as shorthands for `extends`),
+/// and nested fields.
+pub fn resolve_mixins(raw: Value, find: &dyn Fn(&str) -> Option<Value>) -> Value {
+    let mut root = extend(raw, find, 0);
+    if let Value::Object(o) = &mut root {
+        if let Some(options) = o.get_mut("options")
+            && (options.is_object() || options.is_string())
+        {
+            *options = extend(std::mem::take(options), find, 0);
+        }
+        resolve_layout(o, find, 0);
+    }
+    root
+}
+
+fn resolve_layout(
+    node: &mut Map<String, Value>,
+    find: &dyn Fn(&str) -> Option<Value>,
+    depth: usize,
+) {
+    if depth > MAX_EXTENDS {
+        return;
+    }
+    for key in ["tabs", "sections", "fields"] {
+        let Some(Value::Object(children)) = node.get_mut(key) else {
+            continue;
+        };
+        for (_, child) in children.iter_mut() {
+            if child.is_string() || child.is_object() {
+                *child = extend(std::mem::take(child), find, 0);
+            }
+            if let Value::Object(c) = child {
+                resolve_layout(c, find, depth + 1);
+            }
+        }
+    }
+    if let Some(cols) = node.get_mut("columns") {
+        let list: Vec<&mut Value> = match cols {
+            Value::Object(m) => m.values_mut().collect(),
+            Value::Array(a) => a.iter_mut().collect(),
+            _ => Vec::new(),
+        };
+        for col in list {
+            if let Value::Object(c) = col {
+                resolve_layout(c, find, depth + 1);
+            }
+        }
     }
 }
 
@@ -636,6 +807,53 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn mixins_extend_like_kirby() {
+        let find = |name: &str| -> Option<Value> {
+            match name {
+                "fields/keywords" => {
+                    Some(serde_json::json!({"label": "Keywords", "type": "tags", "icon": "tag"}))
+                }
+                "sections/notes" => Some(
+                    serde_json::json!({"type": "info", "text": "Hi", "extends": "sections/base"}),
+                ),
+                "sections/base" => Some(serde_json::json!({"theme": "info", "headline": "Base"})),
+                _ => None,
+            }
+        };
+        let raw = serde_json::json!({
+            "sections": {
+                "notes": {"extends": "sections/notes", "headline": "Mine"},
+                "meta": {"type": "fields", "fields": {"keywords": "fields/keywords", "tags": true, "heroImage": {}}},
+                "missing": "sections/nope"
+            }
+        });
+        let out = resolve_mixins(raw, &find);
+        assert_eq!(
+            out["sections"]["notes"],
+            serde_json::json!({"theme": "info", "headline": "Mine", "type": "info", "text": "Hi"})
+        );
+        assert_eq!(
+            out["sections"]["meta"]["fields"]["keywords"]["type"],
+            "tags"
+        );
+        assert_eq!(out["sections"]["missing"], serde_json::json!({}));
+        let bp = Blueprint::from_value("pages/x", out);
+        let kinds: Vec<(&str, &str)> = bp
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("keywords", "tags"),
+                ("tags", "tags"),
+                ("heroimage", "info")
+            ]
+        );
+    }
     use serde_json::json;
 
     #[test]
