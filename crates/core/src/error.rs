@@ -30,6 +30,14 @@ pub enum Error {
     /// `Kirby\Exception\LogicException` (400).
     #[error("{message}")]
     Logic { key: &'static str, message: String },
+    /// `Kirby\Content\LockedContentException` (423): another user's changes lock the
+    /// model; `details` describe the lock.
+    #[error("{message}")]
+    Locked {
+        key: &'static str,
+        message: String,
+        details: Value,
+    },
     /// `Kirby\Exception\ErrorPageException` (404), e.g. pagination past the end.
     #[error("{message}")]
     ErrorPage { key: &'static str, message: String },
@@ -79,6 +87,7 @@ impl Error {
             Error::Unavailable { .. } => 503,
             Error::Precondition { .. } => 412,
             Error::Conflict { .. } => 409,
+            Error::Locked { .. } => 423,
             Error::Request { code, .. } => *code,
         }
     }
@@ -96,6 +105,7 @@ impl Error {
             | Error::Unavailable { key, .. }
             | Error::Precondition { key, .. }
             | Error::Conflict { key, .. }
+            | Error::Locked { key, .. }
             | Error::Request { key, .. } => Some(key),
             Error::NullResult | Error::Unexpected { .. } => None,
         }
@@ -111,6 +121,7 @@ impl Error {
             Error::Duplicate { .. } => "Kirby\\Exception\\DuplicateException",
             Error::Logic { .. } => "Kirby\\Exception\\LogicException",
             Error::ErrorPage { .. } => "Kirby\\Exception\\ErrorPageException",
+            Error::Locked { .. } => "Kirby\\Content\\LockedContentException",
             Error::NullResult => "",
             Error::Unavailable { .. }
             | Error::Precondition { .. }
@@ -123,7 +134,9 @@ impl Error {
     /// Structured details (`[]` when empty, as PHP serialises an empty array).
     pub fn details(&self) -> Value {
         match self {
-            Error::InvalidArgument { details, .. } => details.clone(),
+            Error::InvalidArgument { details, .. } | Error::Locked { details, .. } => {
+                details.clone()
+            }
             _ => Value::Array(Vec::new()),
         }
     }

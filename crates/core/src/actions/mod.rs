@@ -4,6 +4,7 @@
 //! snapshot. This module holds what all actions share: converting API values to stored
 //! text, merging and validating content, and writing content files.
 
+pub mod changes;
 pub mod file;
 pub mod page;
 pub mod user;

@@ -939,70 +939,10 @@ pub fn change_site_title(ctx: &Ctx<'_>, title: &str) -> Result<()> {
 
 /// Content versions (`changes/save|publish|discard|unlock`) of a page.
 pub fn changes(ctx: &Ctx<'_>, p: PageIdx, op: &str, input: &Map<String, Value>) -> Result<()> {
-    let snap = ctx.snap;
-    let page = &snap.pages[p];
-    let key = match op {
-        "save" => "error.version.save.permission",
-        "publish" => "error.version.publish.permission",
-        "discard" => "error.version.discard.permission",
-        "unlock" => "error.version.unlock.permission",
-        _ => return Err(Error::no_route(op, "POST")),
-    };
-    if !can(snap, ctx.actor, Target::Page(p), "update") {
-        return Err(forbidden(
-            key,
-            "You are not allowed to edit this version".into(),
-        ));
-    }
-    let changes_dir = page.dir.join("_changes");
-    let changes_file = snap.content_file(&changes_dir, &page.template);
-    let _ = std::fs::remove_file(page.dir.join(".lock"));
-    // Only this language's changes go; the folder goes with the last of them.
-    let drop_changes = || {
-        let _ = std::fs::remove_file(&changes_file);
-        let _ = std::fs::remove_dir(&changes_dir);
-    };
-    match op {
-        "save" | "publish" => {
-            refuse_privileged(input)?;
-            let bp = snap.blueprints.page(&page.template);
-            let base = match std::fs::read_to_string(&changes_file) {
-                Ok(t) => {
-                    let mut c = txt::decode(&t);
-                    c.shift_remove("lock");
-                    if snap.is_translation() {
-                        with_fallback(&c, &page.content)
-                    } else {
-                        c
-                    }
-                }
-                Err(_) => page.content.clone(),
-            };
-            let content = page_fields(submit(snap, &bp.fields, &base, input));
-            let latest = on_disk(snap, &page.content, &page.translation);
-            if op == "save" {
-                if content == *latest {
-                    drop_changes();
-                    return Ok(());
-                }
-                let mut with_lock = content;
-                if let Actor::User(id) = ctx.actor {
-                    with_lock.insert("lock".into(), id.clone());
-                }
-                write_content(&changes_file, &with_lock)
-            } else {
-                if !page.is_draft() {
-                    validate(&bp.fields, &with_fallback(&content, &page.content))?;
-                }
-                write_content_over(&content_path(snap, p), &latest, &content)?;
-                drop_changes();
-                Ok(())
-            }
-        }
-        "discard" => {
-            drop_changes();
-            Ok(())
-        }
-        _ => Ok(()),
-    }
+    super::changes::run(
+        ctx,
+        &super::changes::Versioned::page(ctx.snap, p),
+        op,
+        input,
+    )
 }

@@ -88,6 +88,14 @@ pub fn routes() -> Table {
                 &format!("{prefix}/files/{{file}}/name"),
                 move |Write(call): Write| rename(call, owner),
                 Doc::new("Renames a file").json(),
+            )
+            .post(
+                &format!("{prefix}/files/{{file}}/changes/{{op}}"),
+                move |Write(call): Write| changes(call, owner),
+                Doc::new(
+                    "Saves, publishes or discards a file's changes (`save`, `publish`, `discard`)",
+                )
+                .json(),
             );
     }
     for (prefix, owner) in [("/users/{id}", Owner::User), ("/account", Owner::Account)] {
@@ -414,6 +422,41 @@ async fn update(call: Call, owner: Owner) -> ApiResult {
         .await
         .map_err(|e| call.err(e))?;
     file_reply(&call, &new, &key, &filename, None)
+}
+
+/// `POST …/files/<name>/changes/<op>`: the file's content versions in the call's language.
+async fn changes(call: Call, owner: Owner) -> ApiResult {
+    let parent = parent_of(&call, owner).map_err(|e| call.err(e))?;
+    let raw = call
+        .params
+        .len()
+        .checked_sub(2)
+        .map_or("", |i| call.param(i));
+    let filename = find_file(&call.v(), parent, raw)
+        .map_err(|e| call.err(e))?
+        .filename
+        .clone();
+    let key = ModelRef::of_parent(&call.snap, parent);
+    let op = call.last_param().to_string();
+    let input = match call.req.body() {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    };
+    call.commit(Precondition::None, move |ctx| {
+        let model = folio_core::actions::changes::Versioned::file(
+            ctx.snap,
+            key.parent(ctx.snap)?,
+            &filename,
+        )?;
+        folio_core::actions::changes::run(ctx, &model, &op, &input)?;
+        Ok(((), Change::Structure))
+    })
+    .await
+    .map_err(|e| call.err(e))?;
+    Ok(Reply::json(
+        axum::http::StatusCode::OK,
+        serde_json::json!({"status": "ok"}),
+    ))
 }
 
 /// `PATCH …/files/<name>/name`: renames the file and its meta file.

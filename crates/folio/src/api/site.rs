@@ -261,9 +261,16 @@ async fn create_child(Write(call): Write) -> ApiResult {
     .await
 }
 
-/// `POST site/changes/<op>`: the site's content versions are not supported yet.
+/// `POST site/changes/<op>`: the site's content versions in the call's language.
 async fn changes(Write(call): Write) -> ApiResult {
-    Err(call.err(Error::no_route("site/changes", "POST")))
+    let op = call.param(0).to_string();
+    let body = body_object(&call);
+    commit(&call, Precondition::None, move |ctx| {
+        let model = folio_core::actions::changes::Versioned::site(ctx.snap);
+        folio_core::actions::changes::run(ctx, &model, &op, &body)?;
+        Ok((Answer::Changes, Change::SiteContent))
+    })
+    .await
 }
 
 /// `site/blueprints`: templates named in the site's pages sections first, then (for a

@@ -97,7 +97,19 @@ impl V<'_> {
                 "isSortable" => Value::Bool(can(self.snap, self.actor, Target::Page(p), "sort")),
                 "num" => json!(page.num),
                 "options" => {
-                    Value::Object(permissions::options(self.snap, self.actor, Target::Page(p)))
+                    let mut options = permissions::options(self.snap, self.actor, Target::Page(p));
+                    // Another user's changes lock every option but the preview.
+                    let changes =
+                        folio_core::actions::changes::lock_of(self.snap, &page.dir, &page.template);
+                    let now = folio_core::actions::changes::now();
+                    if changes.is_some_and(|l| l.blocks(self.actor, now)) {
+                        for (k, v) in options.iter_mut() {
+                            if k != "preview" {
+                                *v = Value::Bool(false);
+                            }
+                        }
+                    }
+                    Value::Object(options)
                 }
                 "parent" => match page.parent {
                     Some(par) if self.listable_page(par) => self.page(par, &sub),
