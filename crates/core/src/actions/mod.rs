@@ -6,6 +6,7 @@
 
 pub mod changes;
 pub mod file;
+pub mod language;
 pub mod page;
 pub mod user;
 

@@ -46,12 +46,22 @@ async fn get_system(Open(call): Open) -> ApiResult {
     };
     let local = call.caller.peer.ip().is_loopback();
     let installable = local || call.state.app.settings.panel_install;
-    Ok(Reply::model(system(
+    let mut model = system(
         &v,
         call.snap.site.title(),
         installable,
         call.state.app.settings.languages,
-    )))
+    );
+    if let (Plan::Select(list), Value::Object(all)) = (call.model_plan(), &mut model) {
+        let mut picked = Map::new();
+        for key in list {
+            if let Some(v) = all.remove(&key) {
+                picked.insert(key, v);
+            }
+        }
+        model = Value::Object(picked);
+    }
+    Ok(Reply::model(model))
 }
 
 /// `GET translations`.

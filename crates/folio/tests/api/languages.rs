@@ -463,3 +463,75 @@ fn slugs_creates_and_uploads_in_a_translation() {
     assert_eq!(r.json()["message"], "Invalid language: xx");
     assert!(changed(&before, &tree_contents(root)).is_empty());
 }
+
+#[test]
+fn the_first_language_converts_the_site_and_deleting_the_last_converts_it_back() {
+    let site = Site::new();
+    let root = &site.root;
+    let server = Server::start_on(root, &["languages=true"]);
+    let content = |tree: &BTreeMap<String, Vec<u8>>| -> BTreeMap<String, Vec<u8>> {
+        tree.iter()
+            .filter(|(k, _)| k.starts_with("content/") || k.starts_with("site/accounts/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let before = content(&tree_contents(root));
+
+    let r = send(
+        &server,
+        "POST",
+        "/api/languages",
+        None,
+        Some(json!({"code": "EN", "name": "English"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["data"]["default"],
+        true,
+        "the first language is the default"
+    );
+    assert_eq!(
+        read(root, "site/languages/en.php"),
+        "<?php\n\nreturn [\n    'code' => 'en',\n    'default' => true,\n    'direction' => 'ltr',\n    'locale' => [\n        'LC_ALL' => 'en'\n    ],\n    'name' => 'English',\n    'translations' => [\n\n    ],\n    'url' => NULL\n];"
+    );
+    let converted = content(&tree_contents(root));
+    for (path, bytes) in &before {
+        if let Some(stem) = path.strip_suffix(".txt") {
+            assert_eq!(
+                converted.get(&format!("{stem}.en.txt")),
+                Some(bytes),
+                "{path} keeps its bytes under the code"
+            );
+            assert!(!converted.contains_key(path), "{path} is renamed");
+        }
+    }
+    let r = send(
+        &server,
+        "GET",
+        "/api/pages/projects+harbor-map?select=title",
+        Some("en"),
+        None,
+    );
+    assert_eq!(
+        r.json()["data"]["title"],
+        "Harbor Map",
+        "the converted site reads as before"
+    );
+
+    // Validation before permission; the client role may not write languages otherwise.
+    let client = ("client@example.com", "client-secret-3");
+    let r = server.send(
+        &Request::new("POST", "/api/languages")
+            .header("Authorization", &basic(client))
+            .json(&json!({"code": "x"})),
+    );
+    assert_eq!(r.json()["key"], "error.language.code");
+
+    let r = send(&server, "DELETE", "/api/languages/en", None, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let after = content(&tree_contents(root));
+    for (path, bytes) in &before {
+        assert_eq!(after.get(path), Some(bytes), "{path} is back");
+    }
+    assert!(!root.join("site/languages/en.php").exists());
+}

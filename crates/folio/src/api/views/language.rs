@@ -20,9 +20,11 @@ impl V<'_> {
     /// A language rendered with a plan (`?select=` picks fields; there are no named views).
     pub fn language(&self, l: &Language, plan: &Plan) -> Value {
         let names: Vec<&str> = match plan {
-            Plan::Select(list) => list
+            // Kirby keeps the model's field order, whatever the order of `select`.
+            Plan::Select(list) => FIELDS
                 .iter()
-                .filter_map(|s| FIELDS.iter().find(|f| **f == s.as_str()).copied())
+                .filter(|f| list.iter().any(|s| s == *f))
+                .copied()
                 .collect(),
             _ => FIELDS.to_vec(),
         };
