@@ -224,6 +224,12 @@ fn ghsa_jm9m_languages_writes_need_the_languages_permissions() {
         "nolang@example.com",
         "nolang-secret-9",
     );
+    // A one-language site, so that PATCH and DELETE find the language they name.
+    let languages = site.root.join("site/languages");
+    std::fs::create_dir_all(&languages).unwrap();
+    let en = "<?php\n\nreturn [\n    'code' => 'en',\n    'default' => true\n];";
+    std::fs::write(languages.join("en.php"), en).unwrap();
+    let before = crate::support::tree_contents(&site.root.join("content"));
     let server = Server::start_on(&site.root, &["languages=true"]);
     let who = ("nolang@example.com", "nolang-secret-9");
     let create = call(
@@ -248,9 +254,15 @@ fn ghsa_jm9m_languages_writes_need_the_languages_permissions() {
         );
         assert_eq!(r.status, 403, "{method}: {}", r.text());
     }
-    assert!(
-        !site.root.join("site/languages").exists(),
-        "nothing was written"
+    assert_eq!(
+        std::fs::read_to_string(languages.join("en.php")).unwrap(),
+        en
+    );
+    assert!(!languages.join("de.php").exists(), "nothing was written");
+    assert_eq!(
+        crate::support::tree_contents(&site.root.join("content")),
+        before,
+        "no content file was converted or removed"
     );
     // Without the option the routes do not exist at all (Kirby: unknown route).
     let plain = Server::default_config();
