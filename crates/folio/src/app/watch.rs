@@ -5,7 +5,7 @@
 
 use notify::RecursiveMode;
 use notify_debouncer_full::new_debouncer;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,15 +23,15 @@ pub struct Watched {
 
 /// The snapshot after edits that only changed existing content files (pages or
 /// `site.txt`), re-reading just those files; `None` when anything else changed.
-fn incremental(current: &Snapshot, root: &Path, paths: &[&PathBuf]) -> Option<Snapshot> {
-    let site_txt = root.join("content").join("site.txt");
+fn incremental(current: &Snapshot, paths: &[&PathBuf]) -> Option<Snapshot> {
     let mut next: Option<Snapshot> = None;
     for path in paths {
         if !path.is_file() {
             return None; // created or deleted: structure may have changed
         }
         let base = next.as_ref().unwrap_or(current);
-        let updated = if **path == site_txt {
+        // A content file in any language: every language view re-reads that model.
+        let updated = if base.is_site_content_file(path) {
             base.with_site_content()
         } else {
             base.with_page_content(base.page_by_content_file(path)?)
@@ -107,7 +107,7 @@ pub fn spawn(app: Arc<App>, extra: Vec<Watched>) -> Watcher {
                 if site.is_empty() {
                     continue;
                 }
-                app.publish_blocking(|current| match incremental(current, &root, &site) {
+                app.publish_blocking(|current| match incremental(current, &site) {
                     Some(next) => {
                         tracing::debug!("content files changed on disk: pages re-read");
                         Some(next)

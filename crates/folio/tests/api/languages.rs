@@ -535,3 +535,36 @@ fn the_first_language_converts_the_site_and_deleting_the_last_converts_it_back()
     }
     assert!(!root.join("site/languages/en.php").exists());
 }
+
+#[test]
+fn an_outside_edit_of_a_translation_is_picked_up() {
+    let site = multilang_site();
+    let server = Server::start_on(&site.root, &["languages=true"]);
+    let path = "/api/pages/projects+harbor-map?select=title";
+    assert_eq!(
+        send(&server, "GET", path, Some("de"), None).json()["data"]["title"],
+        "Hafenkarte"
+    );
+    std::fs::write(
+        site.root
+            .join("content/2_projects/1_harbor-map/project.de.txt"),
+        "Title: Neue Hafenkarte",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let title = send(&server, "GET", path, Some("de"), None).json()["data"]["title"].clone();
+        if title == "Neue Hafenkarte" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher did not pick up the edit: {title}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        send(&server, "GET", path, Some("en"), None).json()["data"]["title"],
+        "Harbor Map"
+    );
+}
