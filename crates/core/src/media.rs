@@ -154,6 +154,28 @@ pub fn media_token(file_id: &str, salt: &str) -> String {
     hex::encode(mac.finalize().into_bytes())[..10].to_string()
 }
 
+/// Kirby's preview token of a draft (`?_token=`): the first ten hex digits of
+/// HMAC-SHA1(salt, `{"url":…,"versionId":"latest"}`), the JSON written as PHP's
+/// `json_encode` with unescaped slashes (non-ASCII as `\uXXXX`).
+pub fn preview_token(url: &str, salt: &str) -> String {
+    let mut json = String::from("{\"url\":\"");
+    for c in url.chars() {
+        match c {
+            '"' => json.push_str("\\\""),
+            '\\' => json.push_str("\\\\"),
+            c if c.is_ascii() && !c.is_ascii_control() => json.push(c),
+            c => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    json.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+    }
+    json.push_str("\",\"versionId\":\"latest\"}");
+    media_token(&json, salt)
+}
+
 /// The orientation of an image.
 pub fn orientation(w: u32, h: u32) -> &'static str {
     match w.cmp(&h) {
@@ -175,6 +197,18 @@ mod tests {
         assert_eq!(
             sniff_mime(&[0xff, 0xfe, 0x41], "md"),
             "application/octet-stream"
+        );
+    }
+
+    #[test]
+    fn preview_tokens_match_kirby() {
+        // Recorded from Kirby 5.5.2 (kirby-ml fixture, served at 127.0.0.1:18610).
+        assert_eq!(
+            preview_token(
+                "http://127.0.0.1:18610/en/news/storm-plan",
+                "brackwater-fixture-salt"
+            ),
+            "feff15613e"
         );
     }
 

@@ -127,7 +127,18 @@ impl V<'_> {
                 }
                 "previewUrl" => {
                     if can(self.snap, self.actor, Target::Page(p), "preview") {
-                        json!(self.page_url(p))
+                        let url = self.page_url(p);
+                        if page.is_draft() {
+                            // Drafts preview with Kirby's token of their URL.
+                            let salt = match &self.snap.options.salt {
+                                Some(s) => s.clone(),
+                                None => self.snap.content_dir.display().to_string(),
+                            };
+                            let token = folio_core::media::preview_token(&url, &salt);
+                            json!(format!("{url}?_token={token}"))
+                        } else {
+                            json!(url)
+                        }
                     } else {
                         Value::Null
                     }
