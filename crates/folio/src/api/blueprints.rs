@@ -218,28 +218,51 @@ fn section(name: &str, sec: &Value) -> Value {
     Value::Object(s)
 }
 
+/// Kirby's `Blueprint::fieldsProps`: each field keeps its name as written (camelCase
+/// included) and gets `name`, `label`, `type` and `width` after its own props (existing
+/// keys keep their place). Without `type:` the name is the type when it is a field type;
+/// otherwise the field becomes Kirby's error field.
 fn normalize_fields(fields: &Value) -> Value {
     let Some(map) = fields.as_object() else {
         return Value::Array(Vec::new());
     };
     let mut out = Map::new();
     for (name, def) in map {
-        let mut f = def.as_object().cloned().unwrap_or_default();
-        let lname = name.to_ascii_lowercase();
-        if !f.contains_key("type") {
-            f.insert("type".into(), json!("text"));
-        }
+        let mut f = match def {
+            Value::Object(o) => o.clone(),
+            Value::Bool(false) => continue,
+            _ => Map::new(),
+        };
+        let kind = match f.get("type").and_then(Value::as_str) {
+            Some(t) => t.to_string(),
+            None if folio_core::blueprint::FIELD_TYPES.contains(&name.as_str()) => name.clone(),
+            None => {
+                out.insert(
+                    name.clone(),
+                    json!({
+                        "label": "Error",
+                        "name": name,
+                        "text": format!("Invalid field type (\"{name}\")"),
+                        "theme": "negative",
+                        "type": "info",
+                    }),
+                );
+                continue;
+            }
+        };
         if let Some(nested) = f.get("fields").cloned() {
             f.insert("fields".into(), normalize_fields(&nested));
         }
-        f.insert("name".into(), json!(lname));
+        // Kirby injects the name into the props first, then adds the defaults.
+        f.insert("name".into(), json!(name));
         if !f.contains_key("label") {
-            f.insert("label".into(), json!(label_from_name(&lname)));
+            f.insert("label".into(), json!(label_from_name(name)));
         }
+        f.insert("type".into(), json!(kind));
         if !f.contains_key("width") {
             f.insert("width".into(), json!("1/1"));
         }
-        out.insert(lname, Value::Object(f));
+        out.insert(name.clone(), Value::Object(f));
     }
     Value::Object(out)
 }
