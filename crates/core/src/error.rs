@@ -14,6 +14,14 @@ pub enum Error {
     /// `Kirby\Exception\PermissionException` (403).
     #[error("{message}")]
     Permission { key: &'static str, message: String },
+    /// A `PermissionException` that carries details (403), e.g. a draft whose fields or
+    /// sections keep it from being published.
+    #[error("{message}")]
+    Refused {
+        key: &'static str,
+        message: String,
+        details: Value,
+    },
     /// `Kirby\Exception\AuthException` (401).
     #[error("{message}")]
     Auth { key: &'static str, message: String },
@@ -80,7 +88,7 @@ impl Error {
     pub fn code(&self) -> u16 {
         match self {
             Error::NotFound { .. } | Error::ErrorPage { .. } | Error::NullResult => 404,
-            Error::Permission { .. } => 403,
+            Error::Permission { .. } | Error::Refused { .. } => 403,
             Error::Auth { .. } => 401,
             Error::InvalidArgument { .. } | Error::Duplicate { .. } | Error::Logic { .. } => 400,
             Error::Unexpected { code, .. } => *code,
@@ -97,6 +105,7 @@ impl Error {
         match self {
             Error::NotFound { key, .. }
             | Error::Permission { key, .. }
+            | Error::Refused { key, .. }
             | Error::Auth { key, .. }
             | Error::InvalidArgument { key, .. }
             | Error::Duplicate { key, .. }
@@ -115,7 +124,9 @@ impl Error {
     pub fn exception(&self) -> &'static str {
         match self {
             Error::NotFound { .. } => "Kirby\\Exception\\NotFoundException",
-            Error::Permission { .. } => "Kirby\\Exception\\PermissionException",
+            Error::Permission { .. } | Error::Refused { .. } => {
+                "Kirby\\Exception\\PermissionException"
+            }
             Error::Auth { .. } => "Kirby\\Exception\\AuthException",
             Error::InvalidArgument { .. } => "Kirby\\Exception\\InvalidArgumentException",
             Error::Duplicate { .. } => "Kirby\\Exception\\DuplicateException",
@@ -134,9 +145,9 @@ impl Error {
     /// Structured details (`[]` when empty, as PHP serialises an empty array).
     pub fn details(&self) -> Value {
         match self {
-            Error::InvalidArgument { details, .. } | Error::Locked { details, .. } => {
-                details.clone()
-            }
+            Error::InvalidArgument { details, .. }
+            | Error::Locked { details, .. }
+            | Error::Refused { details, .. } => details.clone(),
             _ => Value::Array(Vec::new()),
         }
     }

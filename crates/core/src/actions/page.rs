@@ -511,15 +511,15 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
             details: Value::Array(Vec::new()),
         });
     }
-    if page.is_draft()
-        && target != Status::Draft
-        && let Err(Error::InvalidArgument { details, .. }) = validate(&bp.fields, &page.content)
-    {
-        return Err(Error::InvalidArgument {
-            key: "error.page.changeStatus.incomplete",
-            message: "The page has errors and cannot be published".into(),
-            details,
-        });
+    if page.is_draft() && target != Status::Draft {
+        let errors = publish_errors(snap, p);
+        if !errors.is_empty() {
+            return Err(Error::Refused {
+                key: "error.page.changeStatus.incomplete",
+                message: "The page has errors and cannot be published".into(),
+                details: Value::Object(errors),
+            });
+        }
     }
     let base = parent_dir(snap, page.parent);
     match target {
@@ -558,6 +558,103 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
         }
     }
     Ok(())
+}
+
+/// What keeps a draft from being published, as Kirby's `errors()`: its fields' validation
+/// errors, then each pages or files section with fewer entries than its `min` or more
+/// than its `max`.
+fn publish_errors(snap: &Snapshot, p: PageIdx) -> Map<String, Value> {
+    let page = &snap.pages[p];
+    let bp = snap.blueprints.page(&page.template);
+    let mut errors = match validate(&bp.fields, &page.content) {
+        Err(Error::InvalidArgument {
+            details: Value::Object(d),
+            ..
+        }) => d,
+        _ => Map::new(),
+    };
+    for section in &bp.sections {
+        let count = |key: &str| section.props.get(key).and_then(Value::as_u64);
+        let (min, max) = (count("min"), count("max"));
+        if min.is_none() && max.is_none() {
+            continue;
+        }
+        let total = section_total(snap, p, section) as u64;
+        let noun = if section.kind == "files" {
+            "file"
+        } else {
+            "page"
+        };
+        let label = section
+            .props
+            .get("headline")
+            .or_else(|| section.props.get("label"))
+            .and_then(crate::blueprint::scalar_string)
+            .unwrap_or_else(|| crate::blueprint::label_from_name(&section.name));
+        let mut message = Map::new();
+        if let Some(min) = min.filter(|m| total < *m) {
+            let text = if min == 1 {
+                format!("The \"{label}\" section requires at least one {noun}")
+            } else {
+                format!("The \"{label}\" section requires at least {min} {noun}s")
+            };
+            message.insert("min".into(), Value::String(text));
+        }
+        if let Some(max) = max.filter(|m| total > *m) {
+            let text = if max == 1 {
+                format!("The \"{label}\" section must not have more than one {noun}")
+            } else {
+                format!("The \"{label}\" section must not have more than {max} {noun}s")
+            };
+            message.insert("max".into(), Value::String(text));
+        }
+        if !message.is_empty() {
+            errors.insert(
+                section.name.clone(),
+                serde_json::json!({"label": label, "message": message}),
+            );
+        }
+    }
+    errors
+}
+
+/// How many entries a pages or files section of page `p` lists (its `status` and
+/// `templates` filters; Kirby's default status for pages sections is `all`).
+fn section_total(snap: &Snapshot, p: PageIdx, section: &crate::blueprint::Section) -> usize {
+    let page = &snap.pages[p];
+    let wanted = |t: &str| section.templates.is_empty() || section.templates.iter().any(|s| s == t);
+    if section.kind == "files" {
+        return page
+            .files
+            .iter()
+            .filter(|f| wanted(f.template().unwrap_or("default")))
+            .count();
+    }
+    let status = section
+        .props
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("all");
+    let list: Vec<PageIdx> = match status {
+        "draft" | "drafts" => page.drafts.clone(),
+        "listed" => page
+            .children
+            .iter()
+            .copied()
+            .filter(|c| snap.pages[*c].status == Status::Listed)
+            .collect(),
+        "unlisted" => page
+            .children
+            .iter()
+            .copied()
+            .filter(|c| snap.pages[*c].status == Status::Unlisted)
+            .collect(),
+        "published" => page.children.clone(),
+        _ => page.children.iter().chain(&page.drafts).copied().collect(),
+    };
+    list.into_iter()
+        .filter(|c| wanted(&snap.pages[*c].template))
+        .count()
 }
 
 /// Changes a page's slug in the snapshot's language: in the default language the folder is

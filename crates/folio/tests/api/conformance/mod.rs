@@ -634,10 +634,16 @@ impl Run {
 
         if let Some(Value::Array(specs)) = step.get("files") {
             let mut raw: BTreeMap<String, PathBuf> = BTreeMap::new();
-            for spec in specs.iter().filter_map(Value::as_str) {
-                let spec = self.subst(spec);
+            // The recorder writes `spec: null` for a pattern that matches nothing.
+            let mut unmatched: Vec<String> = Vec::new();
+            for original in specs.iter().filter_map(Value::as_str) {
+                let spec = self.subst(original);
                 let (base, prefix, pattern) = self.spec_base(&spec);
-                for rel in glob(&base, pattern) {
+                let matches = glob(&base, pattern);
+                if matches.is_empty() {
+                    unmatched.push(original.to_string());
+                }
+                for rel in matches {
                     let full = base.join(&rel);
                     if full.is_file() {
                         raw.insert(format!("{prefix}{rel}"), full);
@@ -652,6 +658,9 @@ impl Run {
                 let k = self.norm.string(&key, None);
                 let v = self.norm.string(&text, None);
                 files.insert(k, Value::String(v));
+            }
+            for spec in unmatched {
+                files.entry(spec).or_insert(Value::Null);
             }
             record.insert("files".into(), Value::Object(files));
         }
