@@ -664,8 +664,19 @@ impl Snapshot {
     pub fn page_templates(&self, p: PageIdx) -> Vec<String> {
         let page = &self.pages[p];
         let bp = self.blueprints.page(&page.template);
-        let mut list = match bp.option("changeTemplate") {
-            Some(crate::blueprint::OptionValue::List(l)) => l.clone(),
+        // A top-level `changeTemplate:` list wins over `options.changeTemplate`.
+        let top: Option<Vec<String>> = match bp.raw.get("changeTemplate") {
+            Some(serde_json::Value::Array(a)) => Some(
+                a.iter()
+                    .filter_map(crate::blueprint::scalar_string)
+                    .collect(),
+            ),
+            Some(serde_json::Value::String(s)) => Some(vec![s.clone()]),
+            _ => None,
+        };
+        let mut list = match (top, bp.option("changeTemplate")) {
+            (Some(l), _) => l,
+            (None, Some(crate::blueprint::OptionValue::List(l))) => l.clone(),
             _ => Vec::new(),
         };
         if !list.contains(&page.template) {

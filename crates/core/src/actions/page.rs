@@ -787,9 +787,7 @@ pub fn change_template(ctx: &Ctx<'_>, p: PageIdx, template: &str) -> Result<()> 
     let snap = ctx.snap;
     let page = &snap.pages[p];
     let allowed = snap.page_templates(p);
-    if !can(snap, ctx.actor, Target::Page(p), "changeTemplate")
-        || !allowed.iter().any(|t| t == template)
-    {
+    if !can(snap, ctx.actor, Target::Page(p), "changeTemplate") {
         return Err(forbidden(
             "error.page.changeTemplate.permission",
             format!(
@@ -797,6 +795,15 @@ pub fn change_template(ctx: &Ctx<'_>, p: PageIdx, template: &str) -> Result<()> 
                 page.slug_in_language()
             ),
         ));
+    }
+    if allowed.len() <= 1 || !allowed.iter().any(|t| t == template) {
+        return Err(Error::Logic {
+            key: "error.page.changeTemplate.invalid",
+            message: format!(
+                "The template for the page \"{}\" cannot be changed",
+                page.slug_in_language()
+            ),
+        });
     }
     if template == page.template {
         return Ok(());
