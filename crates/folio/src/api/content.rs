@@ -104,8 +104,8 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
             refs(raw)
                 .iter()
                 .filter_map(|r| resolve_file(v, r, owner))
-                .filter(|f| v.listable_file(f))
-                .map(|f| v.file_picker(f))
+                .filter(|file| v.listable_file(file))
+                .map(|file| v.file_picker_with(file, f.props.get("image")))
                 .collect(),
         ),
         "users" => Value::Array(

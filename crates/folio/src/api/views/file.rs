@@ -250,6 +250,12 @@ impl V<'_> {
 
     /// A file as a Panel picker item (files fields).
     pub fn file_picker(&self, f: &File) -> Value {
+        self.file_picker_with(f, None)
+    }
+
+    /// [`V::file_picker`] with the field's `image:` settings; the file blueprint's `image:`
+    /// goes over them, and `image: false` there drops the preview unless the field asks.
+    pub fn file_picker_with(&self, f: &File, settings: Option<&Value>) -> Value {
         let kind = f.kind();
         let ext = f.extension();
         let color = match ext.as_str() {
@@ -285,7 +291,16 @@ impl V<'_> {
             .collect();
         let mut m = Map::new();
         m.insert("id".into(), json!(f.filename));
-        m.insert("image".into(), self.page_image(icon, color, image));
+        let empty = Map::new();
+        let field = settings.and_then(Value::as_object).unwrap_or(&empty);
+        let bp = self.snap.blueprints.file(f.template());
+        let own = bp.raw.get("image");
+        let preview = match own {
+            Some(Value::Bool(false)) if field.is_empty() => Value::Null,
+            Some(Value::Object(o)) => self.preview_image(icon, color, image, &[field, o]),
+            _ => self.preview_image(icon, color, image, &[field]),
+        };
+        m.insert("image".into(), preview);
         m.insert("info".into(), json!(""));
         m.insert("link".into(), json!(self.file_link(f)));
         m.insert("permissions".into(), Value::Object(perms));

@@ -193,26 +193,54 @@ impl V<'_> {
     }
 
     pub(super) fn page_image(&self, icon: &str, color: &str, image: Option<&File>) -> Value {
+        self.preview_image(icon, color, image, &[])
+    }
+
+    /// Kirby's Panel preview image: the defaults, then each layer of `image:` settings (the
+    /// field's or section's, then the model blueprint's; `query` is not evaluated), then
+    /// the image's URLs. Resizable images get a srcset (square crops with `cover`);
+    /// other viewable images (SVG) show themselves.
+    pub(super) fn preview_image(
+        &self,
+        icon: &str,
+        color: &str,
+        image: Option<&File>,
+        layers: &[&Map<String, Value>],
+    ) -> Value {
         let mut m = Map::new();
         m.insert("back".into(), json!("pattern"));
         m.insert("color".into(), json!(color));
         m.insert("cover".into(), json!(false));
         m.insert("icon".into(), json!(icon));
+        for layer in layers {
+            for (k, v) in layer.iter() {
+                if k != "query" {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
         if let Some(f) = image {
             let dir = self.media_dir(f);
             let ext = f.extension();
+            let n = f.name();
             m.insert("url".into(), json!(self.file_url(f)));
-            m.insert(
-                "src".into(),
-                json!("data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw"),
-            );
-            m.insert(
-                "srcset".into(),
-                json!(format!(
-                    "{dir}/{n}-38x.{ext} 38w, {dir}/{n}-76x.{ext} 76w",
-                    n = f.name()
-                )),
-            );
+            if matches!(
+                ext.as_str(),
+                "jpg" | "jpeg" | "png" | "gif" | "webp" | "avif"
+            ) {
+                m.insert(
+                    "src".into(),
+                    json!("data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw"),
+                );
+                let srcset = if m.get("cover") == Some(&Value::Bool(true)) {
+                    format!("{dir}/{n}-38x38-crop.{ext} 1x, {dir}/{n}-76x76-crop.{ext} 2x")
+                } else {
+                    format!("{dir}/{n}-38x.{ext} 38w, {dir}/{n}-76x.{ext} 76w")
+                };
+                m.insert("srcset".into(), json!(srcset));
+            } else {
+                m.insert("src".into(), json!(self.file_url(f)));
+            }
         }
         Value::Object(m)
     }
