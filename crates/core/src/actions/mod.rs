@@ -318,7 +318,23 @@ fn structure_row(snap: &Snapshot, f: &Field, row: &Map<String, Value>) -> Map<St
             .map(|(_, v)| v.clone())
             .unwrap_or(Value::Null);
         let stored = to_stored(snap, Some(sf), &v).unwrap_or_default();
-        out.insert(sf.name.clone(), Value::String(stored));
+        // Number cells stay numbers in the YAML, as Kirby's number field stores them.
+        let cell = match sf.kind.as_str() {
+            "number" | "range" => stored
+                .parse::<i64>()
+                .map(Value::from)
+                .ok()
+                .or_else(|| {
+                    stored
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                })
+                .unwrap_or(Value::String(stored)),
+            _ => Value::String(stored),
+        };
+        out.insert(sf.name.clone(), cell);
     }
     if f.fields.is_empty() {
         for (k, v) in row {
@@ -464,7 +480,11 @@ pub fn submit(
         }
         let value = match given(&f.name) {
             Some(v) => to_stored(snap, Some(f), v).unwrap_or_default(),
-            None => content.get(&f.name).cloned().unwrap_or_default(),
+            None => restore(
+                snap,
+                f,
+                content.get(&f.name).map(String::as_str).unwrap_or(""),
+            ),
         };
         out.insert(f.name.clone(), value);
     }
@@ -494,6 +514,53 @@ pub fn submit(
     }
     out.shift_remove("lock");
     out
+}
+
+/// A stored value as Kirby's form stores it again on a write that did not submit it:
+/// structures are re-encoded row by row, dates normalised; other types keep their text.
+fn restore(snap: &Snapshot, f: &Field, raw: &str) -> String {
+    if raw.trim().is_empty() {
+        return String::new();
+    }
+    match f.kind.as_str() {
+        "structure" => match yaml::parse(raw) {
+            Ok(rows @ Value::Array(_)) => {
+                to_stored(snap, Some(f), &rows).unwrap_or_else(|| raw.to_string())
+            }
+            _ => raw.to_string(),
+        },
+        "date" => normalize_date(raw, f.has_time()),
+        _ => raw.to_string(),
+    }
+}
+
+/// `YYYY-MM-DD` (or `YYYY-MM-DD HH:MM:SS` with time) from a stored date; text that is
+/// not a date is kept as it is.
+fn normalize_date(raw: &str, time: bool) -> String {
+    let raw = raw.trim();
+    let (day, clock) = match raw.split_once([' ', 'T']) {
+        Some((d, t)) => (d, t),
+        None => (raw, ""),
+    };
+    let parts: Vec<&str> = day.split('-').collect();
+    let valid_day = parts.len() == 3
+        && parts[0].len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if !valid_day {
+        return raw.to_string();
+    }
+    if !time {
+        return day.to_string();
+    }
+    let mut hms: Vec<String> = clock
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{:0>2}", p.get(..2).unwrap_or(p)))
+        .collect();
+    hms.resize(3, "00".into());
+    format!("{day} {}", hms.join(":"))
 }
 
 /// Moves `keys` (those present) to the front, in this order.
@@ -529,7 +596,8 @@ pub fn on_disk<'c>(
     }
 }
 
-/// Validates content against blueprint fields (required, min, max, minlength, maxlength).
+/// Validates content against blueprint fields (required, min, max, minlength, maxlength,
+/// pattern, and the type rules of email, url, color, date and structure rows).
 /// Errors are Kirby's `error.form.incomplete` with per-field details.
 pub fn validate(fields: &[Field], content: &Content) -> Result<()> {
     let mut details = Map::new();
@@ -539,79 +607,9 @@ pub fn validate(fields: &[Field], content: &Content) -> Result<()> {
             .map(String::as_str)
             .unwrap_or("")
             .trim();
-        let mut msgs: IndexMap<&str, String> = IndexMap::new();
-        let required = f
-            .props
-            .get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        if required && raw.is_empty() {
-            msgs.insert("required", "Please enter something".into());
-        }
-        if !raw.is_empty() {
-            let num = |k: &str| f.props.get(k).and_then(Value::as_f64);
-            if matches!(f.kind.as_str(), "number" | "range") {
-                match raw.parse::<f64>() {
-                    Ok(n) => {
-                        if let Some(min) = num("min")
-                            && n < min
-                        {
-                            msgs.insert(
-                                "min",
-                                format!(
-                                    "Please enter a value equal to or greater than {}",
-                                    fmt_num(min)
-                                ),
-                            );
-                        }
-                        if let Some(max) = num("max")
-                            && n > max
-                        {
-                            msgs.insert(
-                                "max",
-                                format!(
-                                    "Please enter a value equal to or lower than {}",
-                                    fmt_num(max)
-                                ),
-                            );
-                        }
-                    }
-                    Err(_) => {
-                        msgs.insert("number", "Please enter a valid number".into());
-                    }
-                }
-            }
-            let len = raw.chars().count() as f64;
-            if let Some(max) = num("maxlength")
-                && len > max
-            {
-                msgs.insert(
-                    "maxlength",
-                    format!(
-                        "Please enter a shorter value. (max. {} characters)",
-                        fmt_num(max)
-                    ),
-                );
-            }
-            if let Some(min) = num("minlength")
-                && len < min
-            {
-                msgs.insert(
-                    "minlength",
-                    format!(
-                        "Please enter a longer value. (min. {} characters)",
-                        fmt_num(min)
-                    ),
-                );
-            }
-        }
+        let msgs = field_errors(f, raw);
         if !msgs.is_empty() {
-            let label = f
-                .props
-                .get("label")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| crate::blueprint::label_from_name(&f.name));
+            let label = field_label(f);
             let message: Map<String, Value> = msgs
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), Value::String(v)))
@@ -627,6 +625,217 @@ pub fn validate(fields: &[Field], content: &Content) -> Result<()> {
             message: "Please fix all form errors…".into(),
             details: Value::Object(details),
         })
+    }
+}
+
+fn field_label(f: &Field) -> String {
+    f.props
+        .get("label")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::blueprint::label_from_name(&f.name))
+}
+
+/// Kirby's `V::email`, close enough: one `@`, a local part, a dotted domain, no spaces.
+fn valid_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(char::is_whitespace)
+}
+
+/// Kirby's `V::url`, close enough: `scheme://host…` without spaces.
+fn valid_url(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return false;
+    };
+    !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        && !rest.is_empty()
+        && !rest.starts_with('/')
+        && !s.chars().any(char::is_whitespace)
+}
+
+/// `01.01.1900` for `1900-01-01`.
+fn german_date(ymd: &str) -> String {
+    let d: Vec<&str> = ymd.get(..10).unwrap_or(ymd).split('-').collect();
+    match d.as_slice() {
+        [y, m, d] => format!("{d}.{m}.{y}"),
+        _ => ymd.to_string(),
+    }
+}
+
+fn field_errors(f: &Field, raw: &str) -> IndexMap<&'static str, String> {
+    let mut msgs: IndexMap<&'static str, String> = IndexMap::new();
+    let required = f
+        .props
+        .get("required")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if required && raw.is_empty() {
+        msgs.insert("required", "Please enter something".into());
+    }
+    if !raw.is_empty() {
+        let num = |k: &str| f.props.get(k).and_then(Value::as_f64);
+        if matches!(f.kind.as_str(), "number" | "range") {
+            match raw.parse::<f64>() {
+                Ok(n) => {
+                    if let Some(min) = num("min")
+                        && n < min
+                    {
+                        msgs.insert(
+                            "min",
+                            format!(
+                                "Please enter a value equal to or greater than {}",
+                                fmt_num(min)
+                            ),
+                        );
+                    }
+                    if let Some(max) = num("max")
+                        && n > max
+                    {
+                        msgs.insert(
+                            "max",
+                            format!(
+                                "Please enter a value equal to or lower than {}",
+                                fmt_num(max)
+                            ),
+                        );
+                    }
+                }
+                Err(_) => {
+                    msgs.insert("number", "Please enter a valid number".into());
+                }
+            }
+        }
+        let len = raw.chars().count() as f64;
+        if let Some(max) = num("maxlength")
+            && len > max
+        {
+            msgs.insert(
+                "maxlength",
+                format!(
+                    "Please enter a shorter value. (max. {} characters)",
+                    fmt_num(max)
+                ),
+            );
+        }
+        if let Some(min) = num("minlength")
+            && len < min
+        {
+            msgs.insert(
+                "minlength",
+                format!(
+                    "Please enter a longer value. (min. {} characters)",
+                    fmt_num(min)
+                ),
+            );
+        }
+    }
+    if !raw.is_empty() {
+        type_errors(f, raw, &mut msgs);
+    }
+    msgs
+}
+
+/// The rules a field's type adds: formats, date ranges, patterns and structure rows.
+fn type_errors(f: &Field, raw: &str, msgs: &mut IndexMap<&'static str, String>) {
+    let text = |k: &str| f.props.get(k).and_then(crate::blueprint::scalar_string);
+    match f.kind.as_str() {
+        "email" if !valid_email(raw) => {
+            msgs.insert("email", "Please enter a valid email address".into());
+        }
+        "url" if !valid_url(raw) => {
+            msgs.insert("url", "Please enter a valid URL".into());
+        }
+        "color" => {
+            let hex = raw.strip_prefix('#').unwrap_or("");
+            let ok =
+                matches!(hex.len(), 3 | 4 | 6 | 8) && hex.chars().all(|c| c.is_ascii_hexdigit());
+            if !ok && text("format").is_none_or(|f| f == "hex") {
+                msgs.insert(
+                    "color",
+                    "Please enter a valid color in the hex format".into(),
+                );
+            }
+        }
+        "date" => {
+            let day = raw.get(..10).unwrap_or(raw);
+            match (text("min"), text("max")) {
+                (Some(min), Some(max)) if day < min.as_str() || day > max.as_str() => {
+                    msgs.insert(
+                        "minMax",
+                        format!(
+                            "Please enter a date between {} and {}",
+                            german_date(&min),
+                            german_date(&max)
+                        ),
+                    );
+                }
+                (Some(min), None) if day < min.as_str() => {
+                    msgs.insert(
+                        "min",
+                        format!("Please enter a date after {}", german_date(&min)),
+                    );
+                }
+                (None, Some(max)) if day > max.as_str() => {
+                    msgs.insert(
+                        "max",
+                        format!("Please enter a date before {}", german_date(&max)),
+                    );
+                }
+                _ => {}
+            }
+        }
+        "structure" => {
+            if let Ok(Value::Array(rows)) = yaml::parse(raw) {
+                'rows: for (i, row) in rows.iter().enumerate() {
+                    let Value::Object(row) = row else { continue };
+                    for sf in &f.fields {
+                        let v = row.get(&sf.name).map(value_text).unwrap_or_default();
+                        if !field_errors(sf, v.trim()).is_empty() {
+                            msgs.insert(
+                                "structure",
+                                format!(
+                                    "There's an error on the \"{}\" field in row {}",
+                                    field_label(sf),
+                                    i + 1
+                                ),
+                            );
+                            break 'rows;
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(pattern) = text("pattern")
+        && let Ok(re) = regex::Regex::new(&format!("^(?:{pattern})$"))
+        && !re.is_match(raw)
+    {
+        msgs.insert(
+            "pattern",
+            "The value does not match the expected pattern".into(),
+        );
+    }
+}
+
+/// A YAML scalar as text (structure cells).
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.to_string(),
     }
 }
 
