@@ -908,6 +908,76 @@ mod tests {
     }
 
     #[test]
+    fn type_rules_and_patterns() {
+        let fields = parse_fields(&json!({
+            "mail": {"type": "email"},
+            "site": {"type": "url"},
+            "code": {"type": "text", "pattern": "[A-Z]{2}-[0-9]{2}"},
+            "day": {"type": "date", "min": "1900-01-01", "max": "2030-12-31"},
+            "tint": {"type": "color"},
+            "staff": {"type": "structure", "fields": {"email": {"type": "email"}}}
+        }));
+        let mut c = Content::new();
+        for (k, v) in [
+            ("mail", "nope"),
+            ("site", "not a url"),
+            ("code", "ck-14"),
+            ("day", "1850-01-01"),
+            ("tint", "red"),
+            ("staff", "-\n  email: bad\n"),
+        ] {
+            c.insert(k.into(), v.into());
+        }
+        let details = validate(&fields, &c).unwrap_err().details();
+        assert_eq!(
+            details["mail"]["message"]["email"],
+            "Please enter a valid email address"
+        );
+        assert_eq!(
+            details["site"]["message"]["url"],
+            "Please enter a valid URL"
+        );
+        assert_eq!(
+            details["code"]["message"]["pattern"],
+            "The value does not match the expected pattern"
+        );
+        assert_eq!(
+            details["day"]["message"]["minMax"],
+            "Please enter a date between 01.01.1900 and 31.12.2030"
+        );
+        assert_eq!(
+            details["tint"]["message"]["color"],
+            "Please enter a valid color in the hex format"
+        );
+        assert_eq!(
+            details["staff"]["message"]["structure"],
+            "There's an error on the \"Email\" field in row 1"
+        );
+        for (k, v) in [
+            ("mail", "a@b.example"),
+            ("site", "https://b.example/x"),
+            ("code", "CK-14"),
+            ("day", "2024-05-01"),
+            ("tint", "#a0b1c2"),
+            ("staff", "-\n  email: a@b.example\n"),
+        ] {
+            c.insert(k.into(), v.into());
+        }
+        assert!(validate(&fields, &c).is_ok());
+    }
+
+    #[test]
+    fn dates_are_normalised_on_a_write() {
+        assert_eq!(normalize_date("2024-01-05", true), "2024-01-05 00:00:00");
+        assert_eq!(
+            normalize_date("2024-01-05 9:30", true),
+            "2024-01-05 09:30:00"
+        );
+        assert_eq!(normalize_date("2024-01-05 09:30:00", false), "2024-01-05");
+        assert_eq!(normalize_date("soon", false), "soon");
+    }
+
+    #[test]
     fn uuids() {
         assert_eq!(new_uuid().len(), 16);
         let v4 = uuid_v4();
