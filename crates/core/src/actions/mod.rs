@@ -229,9 +229,24 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
             Value::Number(n) => (n.as_f64() != Some(0.0)).to_string(),
             _ => "false".into(),
         },
-        "tags" | "checkboxes" | "multiselect" => match v {
+        "checkboxes" | "multiselect" => {
+            let items: Vec<String> = match v {
+                Value::Array(a) => a.iter().filter_map(scalar).collect(),
+                other => scalar(other).map(|s| split_list(&s)).unwrap_or_default(),
+            };
+            only_options(f, items).join(", ")
+        }
+        "tags" => match v {
             Value::Array(a) => a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "),
             other => scalar(other).unwrap_or_default(),
+        },
+        "select" | "radio" | "toggles" => match v {
+            // PHP's strval(true): `1` (not checked against the options until read again).
+            Value::Bool(b) => if *b { "1" } else { "" }.to_string(),
+            other => {
+                let value = scalar(other).unwrap_or_default();
+                only_options(f, vec![value]).pop().unwrap_or_default()
+            }
         },
         "structure" => match v {
             Value::Array(rows) if rows.is_empty() => String::new(),
@@ -297,6 +312,42 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
             other => yaml::dump(other),
         },
     })
+}
+
+/// The values of a field's static `options:` (a map of value → text, a list of values,
+/// or a list of `{value, text}`); `None` for query or API options, which are not checked.
+fn static_options(f: &Field) -> Option<Vec<String>> {
+    match f.props.get("options")? {
+        Value::Object(m) => Some(m.keys().cloned().collect()),
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|o| match o {
+                    Value::Object(o) => o.get("value").and_then(scalar),
+                    other => scalar(other),
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The values that are among the field's static options (all of them without options);
+/// empty values go.
+fn only_options(f: &Field, values: Vec<String>) -> Vec<String> {
+    let options = static_options(f);
+    values
+        .into_iter()
+        .filter(|v| !v.is_empty())
+        .filter(|v| options.as_ref().is_none_or(|o| o.contains(v)))
+        .collect()
+}
+
+/// `a, b` → `["a", "b"]` (trimmed, empty parts dropped).
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn scalar(v: &Value) -> Option<String> {
@@ -530,6 +581,10 @@ fn restore(snap: &Snapshot, f: &Field, raw: &str) -> String {
             _ => raw.to_string(),
         },
         "date" => normalize_date(raw, f.has_time()),
+        "select" | "radio" | "toggles" => only_options(f, vec![raw.trim().to_string()])
+            .pop()
+            .unwrap_or_default(),
+        "checkboxes" | "multiselect" => only_options(f, split_list(raw)).join(", "),
         _ => raw.to_string(),
     }
 }
@@ -685,34 +740,29 @@ fn field_errors(f: &Field, raw: &str) -> IndexMap<&'static str, String> {
     if !raw.is_empty() {
         let num = |k: &str| f.props.get(k).and_then(Value::as_f64);
         if matches!(f.kind.as_str(), "number" | "range") {
-            match raw.parse::<f64>() {
-                Ok(n) => {
-                    if let Some(min) = num("min")
-                        && n < min
-                    {
-                        msgs.insert(
-                            "min",
-                            format!(
-                                "Please enter a value equal to or greater than {}",
-                                fmt_num(min)
-                            ),
-                        );
-                    }
-                    if let Some(max) = num("max")
-                        && n > max
-                    {
-                        msgs.insert(
-                            "max",
-                            format!(
-                                "Please enter a value equal to or lower than {}",
-                                fmt_num(max)
-                            ),
-                        );
-                    }
-                }
-                Err(_) => {
-                    msgs.insert("number", "Please enter a valid number".into());
-                }
+            // PHP's float cast: the leading number, else 0 (Kirby has no "number" rule).
+            let n = php_float(raw);
+            if let Some(min) = num("min")
+                && n < min
+            {
+                msgs.insert(
+                    "min",
+                    format!(
+                        "Please enter a value equal to or greater than {}",
+                        fmt_num(min)
+                    ),
+                );
+            }
+            if let Some(max) = num("max")
+                && n > max
+            {
+                msgs.insert(
+                    "max",
+                    format!(
+                        "Please enter a value equal to or lower than {}",
+                        fmt_num(max)
+                    ),
+                );
             }
         }
         let len = raw.chars().count() as f64;
@@ -826,6 +876,25 @@ fn type_errors(f: &Field, raw: &str, msgs: &mut IndexMap<&'static str, String>) 
             "The value does not match the expected pattern".into(),
         );
     }
+}
+
+/// PHP's `(float)` of a string: its leading decimal number, else 0.
+fn php_float(s: &str) -> f64 {
+    let s = s.trim_start();
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let ok = c.is_ascii_digit()
+            || (i == 0 && (c == '-' || c == '+'))
+            || (c == '.' && !s[..i].contains('.'));
+        if !ok {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    (1..=end)
+        .rev()
+        .find_map(|e| s[..e].parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 /// A YAML scalar as text (structure cells).
