@@ -294,17 +294,8 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
                 ))
             }
         }
-        "date" => match v {
-            Value::String(s) => {
-                let s = s.trim();
-                if f.has_time() {
-                    s.to_string()
-                } else {
-                    s.split([' ', 'T']).next().unwrap_or("").to_string()
-                }
-            }
-            other => scalar(other).unwrap_or_default(),
-        },
+        "date" => store_date(&scalar(v).unwrap_or_default(), f.has_time()),
+        "time" => store_time(&scalar(v).unwrap_or_default()),
         _ => match v {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -568,7 +559,8 @@ pub fn submit(
 }
 
 /// A stored value as Kirby's form stores it again on a write that did not submit it:
-/// structures are re-encoded row by row, dates normalised; other types keep their text.
+/// structures are re-encoded row by row, dates and times normalised (an unreadable one
+/// becomes empty), options fields keep only their options; other types keep their text.
 fn restore(snap: &Snapshot, f: &Field, raw: &str) -> String {
     if raw.trim().is_empty() {
         return String::new();
@@ -580,7 +572,8 @@ fn restore(snap: &Snapshot, f: &Field, raw: &str) -> String {
             }
             _ => raw.to_string(),
         },
-        "date" => normalize_date(raw, f.has_time()),
+        "date" => store_date(raw, f.has_time()),
+        "time" => store_time(raw),
         "select" | "radio" | "toggles" => only_options(f, vec![raw.trim().to_string()])
             .pop()
             .unwrap_or_default(),
@@ -589,33 +582,126 @@ fn restore(snap: &Snapshot, f: &Field, raw: &str) -> String {
     }
 }
 
-/// `YYYY-MM-DD` (or `YYYY-MM-DD HH:MM:SS` with time) from a stored date; text that is
-/// not a date is kept as it is.
-fn normalize_date(raw: &str, time: bool) -> String {
-    let raw = raw.trim();
-    let (day, clock) = match raw.split_once([' ', 'T']) {
-        Some((d, t)) => (d, t),
-        None => (raw, ""),
+/// A date as Kirby's date field stores it: `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM:SS` with
+/// `time: true`, rounded to the field's step (a day without time, five minutes with);
+/// ISO (`2024-01-05[ T]09:30[:00]`) and `DD.MM.YYYY` are read; anything else is `''`.
+pub fn store_date(raw: &str, time: bool) -> String {
+    let Some((days, secs)) = parse_datetime(raw.trim()) else {
+        return String::new();
     };
-    let parts: Vec<&str> = day.split('-').collect();
-    let valid_day = parts.len() == 3
-        && parts[0].len() == 4
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    if !valid_day {
-        return raw.to_string();
+    let step = if time { 300 } else { 86_400 };
+    let total = days * 86_400 + ((secs + step / 2) / step) * step;
+    let (day, rest) = (total.div_euclid(86_400), total.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(day);
+    if time {
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+            rest / 3600,
+            rest / 60 % 60,
+            rest % 60
+        )
+    } else {
+        format!("{y:04}-{m:02}-{d:02}")
     }
-    if !time {
-        return day.to_string();
+}
+
+/// A time as Kirby's time field stores it: `HH:MM:SS` rounded to five minutes; `''` when
+/// it is not a time of day.
+pub fn store_time(raw: &str) -> String {
+    let Some(secs) = parse_clock(raw.trim()) else {
+        return String::new();
+    };
+    let rounded = ((secs + 150) / 300 * 300).min(86_100);
+    format!(
+        "{:02}:{:02}:{:02}",
+        rounded / 3600,
+        rounded / 60 % 60,
+        rounded % 60
+    )
+}
+
+/// Seconds into the day of `HH:MM[:SS]`.
+fn parse_clock(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return None;
     }
-    let mut hms: Vec<String> = clock
-        .split(':')
-        .filter(|p| !p.is_empty())
-        .map(|p| format!("{:0>2}", p.get(..2).unwrap_or(p)))
-        .collect();
-    hms.resize(3, "00".into());
-    format!("{day} {}", hms.join(":"))
+    let num = |p: &str| -> Option<i64> {
+        (!p.is_empty() && p.len() <= 2 && p.chars().all(|c| c.is_ascii_digit()))
+            .then(|| p.parse().ok())
+            .flatten()
+    };
+    let (h, m) = (num(parts[0])?, num(parts[1])?);
+    let sec = match parts.get(2) {
+        Some(p) => num(p)?,
+        None => 0,
+    };
+    (h < 24 && m < 60 && sec < 60).then_some(h * 3600 + m * 60 + sec)
+}
+
+/// Days since the epoch and seconds into the day of a date (and optional time).
+fn parse_datetime(s: &str) -> Option<(i64, i64)> {
+    let (day, clock) = match s.split_once([' ', 'T']) {
+        Some((d, t)) => (d, Some(t.trim())),
+        None => (s, None),
+    };
+    let digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    let (y, m, d) = if let [y, m, d] = day.split('-').collect::<Vec<_>>()[..] {
+        (y, m, d)
+    } else if let [d, m, y] = day.split('.').collect::<Vec<_>>()[..] {
+        (y, m, d)
+    } else {
+        return None;
+    };
+    if !(digits(y) && digits(m) && digits(d)) || y.len() != 4 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    let secs = match clock {
+        Some(c) if !c.is_empty() => parse_clock(c)?,
+        _ => 0,
+    };
+    Some((days_from_civil(y, m, d), secs))
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Moves `keys` (those present) to the front, in this order.
@@ -1036,14 +1122,19 @@ mod tests {
     }
 
     #[test]
-    fn dates_are_normalised_on_a_write() {
-        assert_eq!(normalize_date("2024-01-05", true), "2024-01-05 00:00:00");
+    fn dates_and_times_are_stored_like_kirbys_fields() {
+        assert_eq!(store_date("2024-01-05", true), "2024-01-05 00:00:00");
         assert_eq!(
-            normalize_date("2024-01-05 9:30", true),
-            "2024-01-05 09:30:00"
+            store_date("2025-07-02T08:05:09", true),
+            "2025-07-02 08:05:00"
         );
-        assert_eq!(normalize_date("2024-01-05 09:30:00", false), "2024-01-05");
-        assert_eq!(normalize_date("soon", false), "soon");
+        assert_eq!(store_date("2025-07-01 16:45", true), "2025-07-01 16:45:00");
+        assert_eq!(store_date("2001-02-03 14:15:00", false), "2001-02-04");
+        assert_eq!(store_date("03.04.2002", false), "2002-04-03");
+        assert_eq!(store_date("2024-02-30", false), "");
+        assert_eq!(store_date("not-a-date", false), "");
+        assert_eq!(store_time("9:05"), "09:05:00");
+        assert_eq!(store_time("25:61"), "");
     }
 
     #[test]
