@@ -70,6 +70,29 @@ impl Field {
         !matches!(self.kind.as_str(), "headline" | "info" | "line" | "gap")
     }
 
+    /// The values of the field's static `options:` (a map of value → text, a list of
+    /// values, or a list of `{value, text}`); `None` for query or API options.
+    pub fn option_values(&self) -> Option<Vec<String>> {
+        match self.props.get("options")? {
+            Value::Object(m) => Some(m.keys().cloned().collect()),
+            Value::Array(a) => Some(
+                a.iter()
+                    .filter_map(|o| match o {
+                        Value::Object(o) => o.get("value").and_then(scalar_string),
+                        other => scalar_string(other),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether a value is allowed by the field's static options (always without them).
+    pub fn allows(&self, value: &str) -> bool {
+        self.option_values()
+            .is_none_or(|o| o.iter().any(|v| v == value))
+    }
+
     /// False for `translate: false`: the field is stored in the default language only.
     pub fn translatable(&self) -> bool {
         !matches!(self.props.get("translate"), Some(Value::Bool(false)))

@@ -296,6 +296,7 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
         }
         "date" => store_date(&scalar(v).unwrap_or_default(), f.has_time()),
         "time" => store_time(&scalar(v).unwrap_or_default()),
+        "writer" => strip_unsafe_html(&scalar(v).unwrap_or_default()),
         _ => match v {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -305,32 +306,36 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
     })
 }
 
-/// The values of a field's static `options:` (a map of value → text, a list of values,
-/// or a list of `{value, text}`); `None` for query or API options, which are not checked.
-fn static_options(f: &Field) -> Option<Vec<String>> {
-    match f.props.get("options")? {
-        Value::Object(m) => Some(m.keys().cloned().collect()),
-        Value::Array(a) => Some(
-            a.iter()
-                .filter_map(|o| match o {
-                    Value::Object(o) => o.get("value").and_then(scalar),
-                    other => scalar(other),
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
 /// The values that are among the field's static options (all of them without options);
 /// empty values go.
 fn only_options(f: &Field, values: Vec<String>) -> Vec<String> {
-    let options = static_options(f);
     values
         .into_iter()
-        .filter(|v| !v.is_empty())
-        .filter(|v| options.as_ref().is_none_or(|o| o.contains(v)))
+        .filter(|v| !v.is_empty() && f.allows(v))
         .collect()
+}
+
+/// Writer HTML without the elements Kirby's sanitizer removes with their content
+/// (`script`, `style`, `iframe`, `object`, `embed`), matched case-insensitively.
+pub fn strip_unsafe_html(html: &str) -> String {
+    let mut out = html.to_string();
+    for tag in ["script", "style", "iframe", "object", "embed"] {
+        loop {
+            let lower = out.to_ascii_lowercase();
+            let Some(start) = lower.find(&format!("<{tag}")) else {
+                break;
+            };
+            let close = format!("</{tag}>");
+            let end = match lower[start..].find(&close) {
+                Some(e) => start + e + close.len(),
+                None => lower[start..]
+                    .find('>')
+                    .map_or(out.len(), |e| start + e + 1),
+            };
+            out.replace_range(start..end, "");
+        }
+    }
+    out
 }
 
 /// `a, b` → `["a", "b"]` (trimmed, empty parts dropped).
@@ -1135,6 +1140,19 @@ mod tests {
         assert_eq!(store_date("not-a-date", false), "");
         assert_eq!(store_time("9:05"), "09:05:00");
         assert_eq!(store_time("25:61"), "");
+    }
+
+    #[test]
+    fn writer_html_loses_scripts_and_options_fields_keep_their_options() {
+        assert_eq!(
+            strip_unsafe_html("<p>a <SCRIPT>x()</script>b<iframe src=x></iframe></p>"),
+            "<p>a b</p>"
+        );
+        let fields =
+            parse_fields(&json!({"size": {"type": "select", "options": {"s": "S", "m": "M"}}}));
+        let snap_free = |v: &Value| only_options(&fields[0], vec![scalar(v).unwrap_or_default()]);
+        assert_eq!(snap_free(&json!("m")), ["m"]);
+        assert!(snap_free(&json!("xl")).is_empty());
     }
 
     #[test]

@@ -69,13 +69,15 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         "number" | "range" => number(raw),
         "toggle" => Value::Bool(matches!(raw.trim(), "true" | "1" | "on" | "yes")),
         "date" => date(raw),
+        // Options fields show only values among their static options.
         "tags" | "checkboxes" | "multiselect" => Value::Array(
             raw.split(',')
                 .map(str::trim)
-                .filter(|s| !s.is_empty())
+                .filter(|s| !s.is_empty() && (f.kind == "tags" || f.allows(s)))
                 .map(|s| Value::String(s.to_string()))
                 .collect(),
         ),
+        "select" | "radio" | "toggles" if !f.allows(raw.trim()) => Value::String(String::new()),
         "structure" => structure(v, f, raw, owner),
         "object" => match yaml::parse(raw) {
             Ok(Value::Object(o)) => Value::Object(o),
