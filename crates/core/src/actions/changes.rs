@@ -38,6 +38,8 @@ pub struct Versioned<'a> {
     pub is_file: bool,
     /// Whose permission the actions ask.
     pub target: Target<'a>,
+    /// Whose files bare file names in files fields name.
+    pub owner: Option<FileParent>,
 }
 
 impl<'a> Versioned<'a> {
@@ -54,6 +56,7 @@ impl<'a> Versioned<'a> {
             draft: page.is_draft(),
             is_file: false,
             target: Target::Page(p),
+            owner: Some(FileParent::Page(p)),
         }
     }
 
@@ -69,6 +72,7 @@ impl<'a> Versioned<'a> {
             draft: false,
             is_file: false,
             target: Target::Site,
+            owner: Some(FileParent::Site),
         }
     }
 
@@ -87,6 +91,7 @@ impl<'a> Versioned<'a> {
             draft: false,
             is_file: true,
             target: Target::File(parent, filename),
+            owner: Some(parent),
         })
     }
 }
@@ -246,7 +251,10 @@ pub fn run(
                 }
                 Err(_) => model.content.clone(),
             };
-            let mut content = to_front(submit(snap, &model.fields, &base, input), model.front);
+            let mut content = to_front(
+                submit(snap, model.owner, &model.fields, &base, input),
+                model.front,
+            );
             if model.is_file && snap.is_translation() {
                 content.shift_remove("template");
                 content.shift_remove("sort");

@@ -289,7 +289,7 @@ pub fn update(
     }
     let snap = ctx.snap;
     let bp = snap.blueprints.file(file.template());
-    let mut content = submit(snap, &bp.fields, &file.content, input);
+    let mut content = submit(snap, Some(parent), &bp.fields, &file.content, input);
     validate(&bp.fields, &content)?;
     if snap.is_translation() {
         content.shift_remove("template");

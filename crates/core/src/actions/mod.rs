@@ -16,7 +16,7 @@ use std::path::Path;
 
 use crate::blueprint::Field;
 use crate::format::{txt, yaml};
-use crate::model::Content;
+use crate::model::{Content, FileParent};
 use crate::permissions::Actor;
 use crate::snapshot::{Snapshot, UuidTarget};
 use crate::store::write_atomic;
@@ -216,6 +216,17 @@ pub fn raw_stored(v: &Value) -> Option<String> {
 /// toggles `true`/`false`, tags `a, b`, structures as Spyc YAML, blocks as compact JSON with
 /// new ids, pages/users/files as UUID lists. `None` for `null` (the field is deleted).
 pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<String> {
+    to_stored_for(snap, None, field, v)
+}
+
+/// [`to_stored`] for a model that owns files (`owner`): a bare file name in a files field
+/// names one of its files.
+pub fn to_stored_for(
+    snap: &Snapshot,
+    owner: Option<FileParent>,
+    field: Option<&Field>,
+    v: &Value,
+) -> Option<String> {
     if v.is_null() {
         return None;
     }
@@ -254,7 +265,7 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
                 let rows: Vec<Value> = rows
                     .iter()
                     .map(|r| match r {
-                        Value::Object(o) => Value::Object(structure_row(snap, f, o)),
+                        Value::Object(o) => Value::Object(structure_row(snap, owner, f, o)),
                         other => other.clone(),
                     })
                     .collect();
@@ -265,6 +276,7 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
         },
         "object" => match v {
             Value::Object(o) if o.is_empty() => String::new(),
+            Value::Object(o) => yaml::dump(&Value::Object(structure_row(snap, owner, f, o))),
             Value::String(s) => s.clone(),
             other => yaml::dump(other),
         },
@@ -281,10 +293,10 @@ pub fn to_stored(snap: &Snapshot, field: Option<&Field>, v: &Value) -> Option<St
             let items: Vec<String> = match v {
                 Value::Array(a) => a
                     .iter()
-                    .filter_map(|x| reference(snap, &f.kind, x))
+                    .filter_map(|x| reference(snap, owner, &f.kind, x))
                     .collect(),
                 Value::String(s) if s.trim().is_empty() => Vec::new(),
-                other => reference(snap, &f.kind, other).into_iter().collect(),
+                other => reference(snap, owner, &f.kind, other).into_iter().collect(),
             };
             if items.is_empty() {
                 String::new()
@@ -355,8 +367,14 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-/// A structure row in field order, each value converted like a form value (no `_id`).
-fn structure_row(snap: &Snapshot, f: &Field, row: &Map<String, Value>) -> Map<String, Value> {
+/// A structure row (or object) in field order, each value converted like a form value,
+/// then the keys that are not fields (no `_id`).
+fn structure_row(
+    snap: &Snapshot,
+    owner: Option<FileParent>,
+    f: &Field,
+    row: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for sf in &f.fields {
         let v = row
@@ -364,7 +382,7 @@ fn structure_row(snap: &Snapshot, f: &Field, row: &Map<String, Value>) -> Map<St
             .find(|(k, _)| k.eq_ignore_ascii_case(&sf.name))
             .map(|(_, v)| v.clone())
             .unwrap_or(Value::Null);
-        let stored = to_stored(snap, Some(sf), &v).unwrap_or_default();
+        let stored = to_stored_for(snap, owner, Some(sf), &v).unwrap_or_default();
         // Number cells stay numbers in the YAML, as Kirby's number field stores them.
         let cell = match sf.kind.as_str() {
             "number" | "range" => stored
@@ -383,11 +401,10 @@ fn structure_row(snap: &Snapshot, f: &Field, row: &Map<String, Value>) -> Map<St
         };
         out.insert(sf.name.clone(), cell);
     }
-    if f.fields.is_empty() {
-        for (k, v) in row {
-            if k != "_id" {
-                out.insert(k.clone(), v.clone());
-            }
+    // Keys that are not fields stay, after the fields (Kirby keeps them too).
+    for (k, v) in row {
+        if k != "_id" && !f.fields.iter().any(|sf| sf.name.eq_ignore_ascii_case(k)) {
+            out.insert(k.clone(), v.clone());
         }
     }
     out
@@ -413,7 +430,7 @@ fn normalize_block(b: &Value) -> Value {
 }
 
 /// A page/file/user reference (id, UUID or picker object) as a stored UUID.
-fn reference(snap: &Snapshot, kind: &str, v: &Value) -> Option<String> {
+fn reference(snap: &Snapshot, owner: Option<FileParent>, kind: &str, v: &Value) -> Option<String> {
     let s = match v {
         Value::String(s) => s.clone(),
         Value::Object(o) => o
@@ -445,12 +462,15 @@ fn reference(snap: &Snapshot, kind: &str, v: &Value) -> Option<String> {
             if s.starts_with("file://") {
                 return Some(s);
             }
-            // A file id like `blog/post/a.jpg`; keep it when it cannot be resolved.
-            let uuid = s.rsplit_once('/').and_then(|(pid, name)| {
-                let p = snap.page_by_id(pid)?;
-                let f = snap.file(crate::model::FileParent::Page(p), name)?;
-                f.uuid().map(|u| format!("file://{u}"))
-            });
+            // A file id like `blog/post/a.jpg`, or a bare name of one of the model's own
+            // files; kept as it is when it cannot be resolved.
+            let uuid = match s.rsplit_once('/') {
+                Some((pid, name)) => snap
+                    .page_by_id(pid)
+                    .and_then(|p| snap.file(FileParent::Page(p), name)),
+                None => owner.and_then(|o| snap.file(o, &s)),
+            }
+            .and_then(|f| f.uuid().map(|u| format!("file://{u}")));
             Some(uuid.unwrap_or(s))
         }
     }
@@ -502,6 +522,7 @@ pub fn merge(
 /// language. `lock` is never stored here.
 pub fn submit(
     snap: &Snapshot,
+    owner: Option<FileParent>,
     fields: &[Field],
     content: &Content,
     input: &Map<String, Value>,
@@ -526,9 +547,10 @@ pub fn submit(
             continue;
         }
         let value = match given(&f.name) {
-            Some(v) => to_stored(snap, Some(f), v).unwrap_or_default(),
+            Some(v) => to_stored_for(snap, owner, Some(f), v).unwrap_or_default(),
             None => restore(
                 snap,
+                owner,
                 f,
                 content.get(&f.name).map(String::as_str).unwrap_or(""),
             ),
@@ -566,14 +588,14 @@ pub fn submit(
 /// A stored value as Kirby's form stores it again on a write that did not submit it:
 /// structures are re-encoded row by row, dates and times normalised (an unreadable one
 /// becomes empty), options fields keep only their options; other types keep their text.
-fn restore(snap: &Snapshot, f: &Field, raw: &str) -> String {
+fn restore(snap: &Snapshot, owner: Option<FileParent>, f: &Field, raw: &str) -> String {
     if raw.trim().is_empty() {
         return String::new();
     }
     match f.kind.as_str() {
         "structure" => match yaml::parse(raw) {
             Ok(rows @ Value::Array(_)) => {
-                to_stored(snap, Some(f), &rows).unwrap_or_else(|| raw.to_string())
+                to_stored_for(snap, owner, Some(f), &rows).unwrap_or_else(|| raw.to_string())
             }
             _ => raw.to_string(),
         },

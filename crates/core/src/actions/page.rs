@@ -10,7 +10,7 @@ use super::{
     submit, to_front, validate, write_content, write_content_over,
 };
 use crate::format::txt;
-use crate::model::{Content, PageIdx, Status};
+use crate::model::{Content, FileParent, PageIdx, Status};
 use crate::permissions::{Actor, Target, can};
 use crate::snapshot::Snapshot;
 use crate::{Error, Result};
@@ -308,7 +308,13 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<C
     }
     refuse_privileged(input)?;
     let bp = snap.blueprints.page(&page.template);
-    let content = page_fields(submit(snap, &bp.fields, &page.content, input));
+    let content = page_fields(submit(
+        snap,
+        Some(FileParent::Page(p)),
+        &bp.fields,
+        &page.content,
+        input,
+    ));
     if !page.is_draft() {
         validate(&bp.fields, &with_fallback(&content, &page.content))?;
     }
@@ -1005,7 +1011,16 @@ pub fn update_site(ctx: &Ctx<'_>, input: &Map<String, Value>) -> Result<()> {
     refuse_privileged(input)?;
     let bp = snap.blueprints.site();
     let site = &snap.site;
-    let content = to_front(submit(snap, &bp.fields, &site.content, input), &["title"]);
+    let content = to_front(
+        submit(
+            snap,
+            Some(FileParent::Site),
+            &bp.fields,
+            &site.content,
+            input,
+        ),
+        &["title"],
+    );
     validate(&bp.fields, &with_fallback(&content, &site.content))?;
     let base = on_disk(snap, &site.content, &site.translation);
     write_content_over(

@@ -211,7 +211,13 @@ pub fn update(ctx: &Ctx<'_>, root: &Path, u: UserIdx, input: &Map<String, Value>
         return Err(denied_for("error.user.update.permission", "update", user));
     }
     let fields = role_fields(snap, &user.role);
-    let mut content = super::submit(snap, &fields, &user.content, &content_input(input));
+    let mut content = super::submit(
+        snap,
+        Some(crate::model::FileParent::User(u)),
+        &fields,
+        &user.content,
+        &content_input(input),
+    );
     for k in CREDENTIAL_KEYS {
         content.shift_remove(*k);
     }

@@ -81,6 +81,7 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         "structure" => structure(v, f, raw, owner),
         "object" => match yaml::parse(raw) {
             Ok(Value::Object(o)) => Value::Object(o),
+            _ if raw.trim().is_empty() => Value::String(String::new()),
             _ => Value::Null,
         },
         "blocks" | "layout" => match serde_json::from_str::<Value>(raw) {
