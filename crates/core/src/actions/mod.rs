@@ -918,6 +918,14 @@ fn type_errors(f: &Field, raw: &str, msgs: &mut IndexMap<&'static str, String>) 
         "url" if !valid_url(raw) => {
             msgs.insert("url", "Please enter a valid URL".into());
         }
+        "link" => {
+            let known = [
+                "http://", "https://", "page://", "file://", "mailto:", "tel:", "#",
+            ];
+            if !known.iter().any(|p| raw.starts_with(p)) || raw.chars().any(char::is_whitespace) {
+                msgs.insert("value", "The link type is not allowed".into());
+            }
+        }
         "color" => {
             let hex = raw.strip_prefix('#').unwrap_or("");
             let ok =

@@ -190,8 +190,11 @@ fn structure(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
                     let raw = obj.get(&sf.name).map(scalar_text).unwrap_or_default();
                     m.insert(sf.name.clone(), typed(v, sf, &raw, owner));
                 }
-                if f.fields.is_empty() {
-                    return Some(Value::Object(obj));
+                // Keys that are not fields follow them, as in Kirby's form.
+                for (k, val) in obj {
+                    if !f.fields.iter().any(|sf| sf.name == k) {
+                        m.insert(k, val);
+                    }
                 }
                 Some(Value::Object(m))
             })
