@@ -47,6 +47,11 @@ fn form(v: &V<'_>, fields: &[Field], content: &Content, owner: FileParent) -> Va
         if is_layout_only(&f.kind) {
             continue;
         }
+        // Kirby's color and hidden fields have no value at all until one is stored.
+        if matches!(f.kind.as_str(), "color" | "hidden") && !content.contains_key(&f.name) {
+            m.insert(f.name.clone(), Value::Null);
+            continue;
+        }
         let raw = content.get(&f.name).map(String::as_str).unwrap_or("");
         m.insert(f.name.clone(), typed(v, f, raw, owner));
     }
