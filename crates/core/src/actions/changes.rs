@@ -162,17 +162,8 @@ pub fn now() -> i64 {
 
 /// `YYYY-MM-DDTHH:MM:SS+00:00` for unix seconds.
 fn iso8601(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
+    let (y, m, d) = super::civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+00:00",
         rem / 3600,
@@ -244,7 +235,7 @@ pub fn run(
                     let mut c = txt::decode(&t);
                     c.shift_remove("lock");
                     if snap.is_translation() {
-                        fallback(&c, model.content)
+                        super::with_fallback(&c, model.content)
                     } else {
                         c
                     }
@@ -271,7 +262,10 @@ pub fn run(
                 return write_content(&changes_file, &content);
             }
             if !model.draft {
-                validate(&model.fields, &fallback(&content, model.content))?;
+                validate(
+                    &model.fields,
+                    &super::with_fallback(&content, model.content),
+                )?;
             }
             let path = snap.content_file(&model.dir, &model.stem);
             super::write_content_over(&path, &latest, &content)?;
@@ -284,15 +278,6 @@ pub fn run(
         }
         _ => Ok(()),
     }
-}
-
-/// `content` with every key of `base` it lacks (untranslatable fields of a translation).
-fn fallback(content: &Content, base: &Content) -> Content {
-    let mut out = base.clone();
-    for (k, v) in content {
-        out.insert(k.clone(), v.clone());
-    }
-    out
 }
 
 #[cfg(test)]

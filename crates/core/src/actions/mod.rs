@@ -719,7 +719,8 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// (year, month, day) of a day count since 1970-01-01 (proleptic Gregorian).
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -729,6 +730,16 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `content` with every field of `fallback` it lacks: what a form in a translation shows
+/// (and validates), since untranslatable fields come from the default language.
+pub(crate) fn with_fallback(content: &Content, fallback: &Content) -> Content {
+    let mut out = fallback.clone();
+    for (k, v) in content {
+        out.insert(k.clone(), v.clone());
+    }
+    out
 }
 
 /// Moves `keys` (those present) to the front, in this order.

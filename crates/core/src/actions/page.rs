@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     Change, Ctx, ensure_unchanged, io_error, new_uuid, on_disk, raw_stored, refuse_privileged,
-    submit, to_front, validate, write_content, write_content_over,
+    submit, to_front, validate, with_fallback, write_content, write_content_over,
 };
 use crate::format::txt;
 use crate::model::{Content, FileParent, PageIdx, Status};
@@ -39,16 +39,6 @@ pub fn content_path(snap: &Snapshot, p: PageIdx) -> PathBuf {
 /// Kirby's page content file layout: `Title`, then `Slug`, then the rest.
 fn page_fields(content: Content) -> Content {
     to_front(content, &["title", "slug"])
-}
-
-/// `content` with every field of `fallback` it lacks: what a form in a translation shows
-/// (and validates), since untranslatable fields come from the default language.
-fn with_fallback(content: &Content, fallback: &Content) -> Content {
-    let mut out = fallback.clone();
-    for (k, v) in content {
-        out.insert(k.clone(), v.clone());
-    }
-    out
 }
 
 /// The folder that holds a page's siblings (the parent's folder or `content/`).
@@ -377,16 +367,7 @@ fn today() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let days = secs.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = super::civil_from_days(secs.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }
 
