@@ -18,6 +18,7 @@ pub mod model;
 pub mod natsort;
 pub mod password;
 pub mod permissions;
+pub mod query;
 pub mod search;
 pub mod snapshot;
 pub mod store;
