@@ -498,13 +498,44 @@ fn truthy(v: Option<&Value>) -> bool {
     matches!(v, Some(Value::Bool(true)))
 }
 
-/// Kirby's label from a name: first letter upper-cased, `-`/`_` turned into spaces.
+/// Kirby's label from a name (`Str::label`): `_ - .` become spaces, a word break goes
+/// before every character that is not a lowercase letter or digit and before the first
+/// digit of a run, then all lowercase with the first letter upper-cased
+/// (`metaDescription` → `Meta description`, `step2` → `Step 2`).
 pub fn label_from_name(name: &str) -> String {
-    let s = name.replace(['-', '_'], " ");
-    let mut c = s.chars();
+    let mut spaced = String::with_capacity(name.len() + 4);
+    let mut prev: Option<char> = None;
+    for c in name.chars() {
+        let c = if matches!(c, '_' | '-' | '.') { ' ' } else { c };
+        let upper_or_mark = !(c.is_lowercase() || c.is_numeric());
+        let first_digit = c.is_ascii_digit() && prev.is_some_and(|p| !p.is_ascii_digit());
+        if upper_or_mark || first_digit {
+            spaced.push(' ');
+        }
+        spaced.push(c);
+        prev = Some(c);
+    }
+    let words: Vec<&str> = spaced.split_whitespace().collect();
+    let lower = words.join(" ").to_lowercase();
+    let mut c = lower.chars();
     match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::label_from_name;
+
+    #[test]
+    fn labels_like_kirby() {
+        assert_eq!(label_from_name("metaDescription"), "Meta description");
+        assert_eq!(label_from_name("hero_image-url"), "Hero image url");
+        assert_eq!(label_from_name("step2"), "Step 2");
+        assert_eq!(label_from_name("SEO"), "S e o");
+        assert_eq!(label_from_name("title"), "Title");
+        assert_eq!(label_from_name(""), "");
     }
 }
 

@@ -93,6 +93,51 @@ fn is_text(bytes: &[u8]) -> bool {
     }
 }
 
+/// Extensions and their MIME types in the order upload `accept` attributes list them
+/// (alphabetical, JPEG's spellings as `jpg`, `jpeg`, `jpe`).
+pub const MIME_TABLE: &[(&str, &str)] = &[
+    ("avif", "image/avif"),
+    ("bmp", "image/bmp"),
+    ("css", "text/css"),
+    ("csv", "text/csv"),
+    ("doc", "application/msword"),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    ("gif", "image/gif"),
+    ("gz", "application/gzip"),
+    ("htm", "text/html"),
+    ("html", "text/html"),
+    ("ico", "image/x-icon"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("jpe", "image/jpeg"),
+    ("js", "application/javascript"),
+    ("json", "application/json"),
+    ("md", "text/markdown"),
+    ("mov", "video/quicktime"),
+    ("mp3", "audio/mpeg"),
+    ("mp4", "video/mp4"),
+    ("ogg", "audio/ogg"),
+    ("pdf", "application/pdf"),
+    ("png", "image/png"),
+    ("svg", "image/svg+xml"),
+    ("tif", "image/tiff"),
+    ("tiff", "image/tiff"),
+    ("txt", "text/plain"),
+    ("wav", "audio/wav"),
+    ("webm", "video/webm"),
+    ("webp", "image/webp"),
+    ("xls", "application/vnd.ms-excel"),
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("xml", "text/xml"),
+    ("zip", "application/zip"),
+];
+
 /// MIME type by extension (used where there are no bytes to look at).
 pub fn by_extension(ext: &str) -> Option<&'static str> {
     Some(match ext {

@@ -351,6 +351,19 @@ pub(crate) fn call(
         Val::Role(r) => role(scope, r, name),
         Val::Field(f) => field_method(scope, f, name, &args),
         Val::Content(m) => content(scope, *m, name, &args),
+        Val::Dimensions(w, h) => Ok(match name.to_lowercase().as_str() {
+            "width" => Val::Int(i64::from(*w)),
+            "height" => Val::Int(i64::from(*h)),
+            "ratio" if *h > 0 => Val::Float(f64::from(*w) / f64::from(*h)),
+            "ratio" => Val::Int(0),
+            "orientation" => match (w, h) {
+                (w, h) if w > h => Val::Str("landscape".into()),
+                (w, h) if w < h => Val::Str("portrait".into()),
+                (0, 0) => Val::Bool(false),
+                _ => Val::Str("square".into()),
+            },
+            _ => return Err(unknown(name, "dimensions")),
+        }),
         Val::Map(map) => Ok(map
             .get(name)
             .or_else(|| map.get(&name.to_lowercase()))
@@ -700,7 +713,11 @@ fn file_method(scope: &Scope<'_>, f: FileRef, name: &str, args: &[Val]) -> R {
         "content" => Val::Content(Model::File(f)),
         "site" => Val::Site,
         "kirby" => Val::Kirby,
-        "dimensions" | "ratio" | "isresizable" | "isviewable" => {
+        "dimensions" => {
+            let (w, h) = fl.dimensions.unwrap_or((0, 0));
+            Val::Dimensions(w, h)
+        }
+        "ratio" | "isresizable" | "isviewable" => {
             return Err(not_available(name, "file"));
         }
         _ if NOT_AVAILABLE.contains(&lower.as_str()) || lower == "modified" => {
@@ -1004,6 +1021,14 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
             }
         }
         "model" | "parent" => f.owner.map_or(Val::Null, Val::from),
+        "todate" => match scope
+            .host
+            .and_then(|h| h.to_date(&value, arg_str(args, 0).as_deref()))
+        {
+            Some(v) => v,
+            None if value.trim().is_empty() => Val::Null,
+            None => return Err(not_available(name, "field")),
+        },
         _ if NOT_AVAILABLE.contains(&lower.as_str()) => {
             return Err(not_available(name, "field"));
         }

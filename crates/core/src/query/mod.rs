@@ -68,6 +68,8 @@ pub enum Val {
     Content(Model),
     /// `(a, b) => body`.
     Closure(Arc<(Vec<String>, Expr)>),
+    /// An image's `dimensions` (width, height); prints as `w × h`.
+    Dimensions(u32, u32),
 }
 
 impl From<Model> for Val {
@@ -116,6 +118,13 @@ impl std::error::Error for QueryError {}
 pub trait Host: Sync {
     /// The public URL of a model.
     fn url(&self, model: Model) -> String;
+
+    /// `field.toDate(format)`: the unix time of a date value (no format) or the formatted
+    /// date; `None` when the host cannot read dates.
+    fn to_date(&self, value: &str, format: Option<&str>) -> Option<Val> {
+        let _ = (value, format);
+        None
+    }
 }
 
 /// Which models a query may yield.
@@ -321,6 +330,7 @@ impl Val {
                 .join("<br />"),
             Val::Field(f) => f.value.clone().unwrap_or_default(),
             Val::Content(_) => "Array".into(),
+            Val::Dimensions(w, h) => format!("{w} × {h}"),
         })
     }
 
@@ -359,6 +369,7 @@ impl Val {
             Val::Field(_) => "field",
             Val::Content(_) => "content",
             Val::Closure(_) => "closure",
+            Val::Dimensions(..) => "dimensions",
         }
     }
 }

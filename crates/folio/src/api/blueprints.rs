@@ -124,7 +124,7 @@ fn status(bp: &Blueprint, special: bool) -> Value {
 }
 
 /// Kirby's normalised tabs for a blueprint, with Panel links under `link`.
-fn tabs(bp: &Blueprint, link: &str) -> Value {
+pub(crate) fn tabs(bp: &Blueprint, link: &str) -> Value {
     let raw = bp.raw.as_object().cloned().unwrap_or_default();
     let mut out = Vec::new();
     if let Some(Value::Object(tabs)) = raw.get("tabs") {

@@ -52,6 +52,11 @@ pub fn routes() -> Table {
                 &format!("{prefix}/files/{{file}}"),
                 move |Read(call): Read| async move { get_file(call, owner) },
                 Doc::new("One file"),
+            )
+            .get(
+                &format!("{prefix}/files/{{file}}/sections/{{section}}"),
+                move |Read(call): Read| async move { get_section(call, owner) },
+                Doc::new("One section of a file's blueprint").bare(),
             );
     }
     // Writes: site and page files; avatars of users and of the account.
@@ -177,6 +182,35 @@ fn get_file(call: Call, owner: Owner) -> ApiResult {
         let f = find_file(&v, parent, call.last_param())?;
         Ok(Reply::model(v.file(f, &call.model_plan()))
             .with_header("etag", folio_core::model::content_etag(&f.content)))
+    })
+}
+
+/// `…/files/<file>/sections/<name>`.
+fn get_section(call: Call, owner: Owner) -> ApiResult {
+    call.cached(|call| {
+        let v = call.v();
+        let parent = parent_of(call, owner)?;
+        let n = call.params.len();
+        let f = find_file(&v, parent, call.param(n.saturating_sub(2)))?;
+        let idx = call
+            .snap
+            .files_of(parent)
+            .iter()
+            .position(|x| x.filename == f.filename)
+            .ok_or(Error::NullResult)?;
+        let model = folio_core::query::Model::File(folio_core::query::FileRef { parent, idx });
+        let bp = call.snap.blueprints.file(f.template());
+        let api = format!(
+            "{}/files/{}",
+            v.panel_link(match parent {
+                FileParent::Site => folio_core::query::Model::Site,
+                FileParent::Page(p) => folio_core::query::Model::Page(p),
+                FileParent::User(u) => folio_core::query::Model::User(u),
+            })
+            .trim_start_matches('/'),
+            f.filename
+        );
+        super::site::section(call, &bp, model, &api, call.last_param())
     })
 }
 

@@ -247,7 +247,8 @@ async fn get_section(Read(call): Read) -> ApiResult {
     call.cached(|call| {
         let p = find_page(&call.v(), call.param(0))?;
         let bp = call.snap.blueprints.page(&call.snap.pages[p].template);
-        section(call, &bp, Some(p), call.param(1))
+        let api = format!("pages/{}", call.snap.pages[p].id.replace('/', "+"));
+        section(call, &bp, folio_core::query::Model::Page(p), &api, call.param(1))
     })
 }
 

@@ -8,7 +8,7 @@ use folio_core::Error;
 use folio_core::actions::{Change, ModelRef, Precondition, page};
 use folio_core::blueprint::Blueprint;
 use folio_core::collections::by_status;
-use folio_core::model::{PageIdx, content_etag};
+use folio_core::model::content_etag;
 use folio_core::permissions::{Target, can};
 use folio_core::snapshot::UuidTarget;
 
@@ -211,23 +211,31 @@ async fn get_section(Read(call): Read) -> ApiResult {
     call.cached(|call| {
         site_access(&call.v())?;
         let bp = call.snap.blueprints.site();
-        section(call, &bp, None, call.param(0))
+        section(
+            call,
+            &bp,
+            folio_core::query::Model::Site,
+            "site",
+            call.param(0),
+        )
     })
 }
 
-/// A section of a blueprint by name (`null` when it does not exist or is not supported).
+/// A section of a model's blueprint by name (`null` when it does not exist).
 pub fn section(
     call: &Call,
     bp: &Blueprint,
-    owner: Option<PageIdx>,
+    model: folio_core::query::Model,
+    api: &str,
     name: &str,
 ) -> Result<Reply, Error> {
-    let section = bp
-        .sections
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or(Error::NullResult)?;
-    pages_section(&call.v(), call, owner, section)
+    let v = call.v();
+    let req = crate::api::views::SectionRequest {
+        page: call.query("page"),
+        searchterm: call.query("searchterm"),
+    };
+    let body = v.section(model, bp, api, name, req)?;
+    Ok(Reply::json(StatusCode::OK, body))
 }
 
 /// `PATCH site`.
@@ -310,103 +318,4 @@ pub fn site_blueprints(v: &V<'_>, section: Option<&str>) -> Value {
             })
             .collect(),
     )
-}
-
-/// A Panel pages section (`…/sections/<name>`), rendered like Kirby's section API.
-fn pages_section(
-    v: &V<'_>,
-    call: &Call,
-    owner: Option<PageIdx>,
-    section: &folio_core::blueprint::Section,
-) -> Result<Reply, Error> {
-    if section.kind != "pages" {
-        return Err(Error::NullResult);
-    }
-    let (children, drafts) = match owner {
-        Some(p) => (&v.snap.pages[p].children, &v.snap.pages[p].drafts),
-        None => (&v.snap.site.children, &v.snap.site.drafts),
-    };
-    let status = section
-        .props
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("all");
-    let list: Vec<PageIdx> = match status {
-        "draft" | "drafts" => drafts.clone(),
-        "listed" => children
-            .iter()
-            .copied()
-            .filter(|p| v.snap.pages[*p].num.is_some())
-            .collect(),
-        "unlisted" => children
-            .iter()
-            .copied()
-            .filter(|p| v.snap.pages[*p].num.is_none())
-            .collect(),
-        "published" => children.clone(),
-        _ => children.iter().chain(drafts).copied().collect(),
-    };
-    let list: Vec<PageIdx> = list
-        .into_iter()
-        .filter(|p| {
-            section.templates.is_empty() || section.templates.contains(&v.snap.pages[*p].template)
-        })
-        .filter(|p| can(v.snap, v.actor, Target::Page(*p), "list"))
-        .collect();
-    let limit = section
-        .props
-        .get("limit")
-        .and_then(Value::as_u64)
-        .unwrap_or(20) as usize;
-    let page: usize = call
-        .query("page")
-        .and_then(|s| s.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(1);
-    let total = list.len();
-    let data: Vec<Value> = list
-        .iter()
-        .skip((page - 1).saturating_mul(limit))
-        .take(limit)
-        .map(|p| {
-            let mut item = v.page_picker(*p, false);
-            if let Some(o) = item.as_object_mut() {
-                o.remove("sortable");
-                o.remove("hasChildren");
-            }
-            item
-        })
-        .collect();
-    let headline = section
-        .props
-        .get("headline")
-        .cloned()
-        .unwrap_or_else(|| json!(section.name));
-    Ok(Reply::json(
-        StatusCode::OK,
-        json!({
-            "status": "ok",
-            "code": 200,
-            "name": section.name,
-            "type": "pages",
-            "data": data,
-            "errors": [],
-            "options": {
-                "add": false,
-                "batch": false,
-                "columns": [],
-                "empty": null,
-                "headline": headline,
-                "help": null,
-                "layout": "list",
-                "link": null,
-                "max": null,
-                "min": null,
-                "search": false,
-                "size": "auto",
-                "sortable": true,
-            },
-            "pagination": {"limit": limit, "offset": (page - 1).saturating_mul(limit), "page": page, "total": total},
-        }),
-    ))
 }

@@ -40,6 +40,11 @@ pub fn routes() -> Table {
         let at = |tail: &str| format!("{prefix}{tail}");
         t = t
             .get(&at(""), get_user, Doc::new("One user"))
+            .get(
+                &at("/sections/{section}"),
+                get_section,
+                Doc::new("One section of a user's blueprint").bare(),
+            )
             .patch(
                 &at(""),
                 |Write(call): Write| write(call, Op::Update),
@@ -142,6 +147,29 @@ async fn get_user(Read(call): Read) -> ApiResult {
         let u = find_user(&call.v(), &key(call))?;
         Ok(Reply::model(call.v().user(u, &call.model_plan()))
             .with_header("etag", content_etag(&call.snap.users[u].content)))
+    })
+}
+
+/// `users/<id>/sections/<name>`.
+async fn get_section(Read(call): Read) -> ApiResult {
+    call.cached(|call| {
+        let owner = if call.params.len() >= 2 {
+            call.param(0).to_string()
+        } else {
+            "account".to_string()
+        };
+        let u = find_user(&call.v(), &owner)?;
+        let Some(bp) = call.snap.blueprints.user(&call.snap.users[u].role) else {
+            return Err(Error::NullResult);
+        };
+        let api = format!("users/{}", call.snap.users[u].id);
+        super::site::section(
+            call,
+            bp,
+            folio_core::query::Model::User(u),
+            &api,
+            call.last_param(),
+        )
     })
 }
 

@@ -12,12 +12,15 @@ use folio_core::permissions::{Actor, Target, can};
 use crate::app::urls::Urls;
 
 mod file;
+mod form;
 mod language;
 mod page;
+mod section;
 mod site;
 mod user;
 
 pub use language::rules_json;
+pub use section::SectionRequest;
 
 /// Everything a view needs: the snapshot, who is looking, and the site's base URL.
 pub struct V<'a> {
