@@ -247,10 +247,22 @@ pub fn to_stored_for(
             };
             only_options(f, items).join(", ")
         }
-        "tags" => match v {
-            Value::Array(a) => a.iter().filter_map(scalar).collect::<Vec<_>>().join(", "),
-            other => scalar(other).unwrap_or_default(),
-        },
+        "tags" => {
+            let sep = f
+                .props
+                .get("separator")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(",");
+            match v {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(scalar)
+                    .collect::<Vec<_>>()
+                    .join(&format!("{sep} ")),
+                other => scalar(other).unwrap_or_default(),
+            }
+        }
         "select" | "radio" | "toggles" => match v {
             // PHP's strval(true): `1` (not checked against the options until read again).
             Value::Bool(b) => if *b { "1" } else { "" }.to_string(),

@@ -66,23 +66,13 @@ impl V<'_> {
     /// FileBlueprint model of a file.
     pub fn file_blueprint(&self, f: &File) -> Value {
         let bp = self.snap.blueprints.file(f.template());
-        let mut accept = Map::new();
-        let a = bp.accept();
-        accept.insert("extension".into(), list_or_null(&a.extension));
-        accept.insert("mime".into(), list_or_null(&a.mime));
-        accept.insert("maxsize".into(), json!(a.maxsize));
         json!({
-            "accept": accept,
             "name": bp.name,
             "options": options(&bp, FILE_ACTIONS),
-            "tabs": tabs(&bp, &format!("/files/{}", f.filename)),
+            "tabs": tabs(&bp, &self.file_link(f)),
             "title": bp.title,
         })
     }
-}
-
-fn list_or_null(v: &[String]) -> Value {
-    if v.is_empty() { Value::Null } else { json!(v) }
 }
 
 fn options(bp: &Blueprint, keys: &[&str]) -> Value {
@@ -177,13 +167,22 @@ fn tab_json(name: &str, t: &Map<String, Value>, link: &str, is_tab: bool) -> Val
     } else {
         Value::Null
     };
-    json!({
-        "columns": columns,
-        "icon": icon,
-        "label": label,
-        "link": format!("{link}/?tab={name}"),
-        "name": name,
-    })
+    // Kirby merges its keys into the tab's own props: `label`/`icon` written in the tab
+    // keep their place before the added ones.
+    let mut out = Map::new();
+    if is_tab {
+        for k in t.keys() {
+            if k == "label" || k == "icon" {
+                out.insert(k.clone(), Value::Null);
+            }
+        }
+    }
+    out.insert("columns".into(), columns);
+    out.insert("icon".into(), icon);
+    out.insert("label".into(), label);
+    out.insert("link".into(), json!(format!("{link}/?tab={name}")));
+    out.insert("name".into(), json!(name));
+    Value::Object(out)
 }
 
 fn column(tab: &str, cname: &str, c: &Value) -> Value {

@@ -76,11 +76,17 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         "date" => date(raw),
         // Options fields show only values among their static options.
         "tags" | "checkboxes" | "multiselect" => Value::Array(
-            raw.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty() && (f.kind == "tags" || f.allows(s)))
-                .map(|s| Value::String(s.to_string()))
-                .collect(),
+            raw.split(
+                f.props
+                    .get("separator")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty() && f.kind != "checkboxes")
+                    .unwrap_or(","),
+            )
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && (f.kind == "tags" || f.allows(s)))
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
         ),
         "select" | "radio" | "toggles" if !f.allows(raw.trim()) => Value::String(String::new()),
         "structure" => structure(v, f, raw, owner),

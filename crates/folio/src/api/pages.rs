@@ -238,7 +238,15 @@ async fn get_blueprint(Read(call): Read) -> ApiResult {
 async fn get_blueprints(Read(call): Read) -> ApiResult {
     call.cached(|call| {
         let p = find_page(&call.v(), call.param(0))?;
-        Ok(Reply::bare(Value::Array(call.v().page_blueprints(p))))
+        let v = call.v();
+        let list = match call.query("section") {
+            Some(name) => {
+                let bp = call.snap.blueprints.page(&call.snap.pages[p].template);
+                v.section_blueprints(&bp, Some(name))?
+            }
+            None => v.page_blueprints(p),
+        };
+        Ok(Reply::bare(Value::Array(list)))
     })
 }
 
@@ -248,7 +256,13 @@ async fn get_section(Read(call): Read) -> ApiResult {
         let p = find_page(&call.v(), call.param(0))?;
         let bp = call.snap.blueprints.page(&call.snap.pages[p].template);
         let api = format!("pages/{}", call.snap.pages[p].id.replace('/', "+"));
-        section(call, &bp, folio_core::query::Model::Page(p), &api, call.param(1))
+        section(
+            call,
+            &bp,
+            folio_core::query::Model::Page(p),
+            &api,
+            call.param(1),
+        )
     })
 }
 

@@ -184,13 +184,11 @@ async fn get_blueprints(Read(call): Read) -> ApiResult {
     call.cached(|call| {
         let u = find_user(&call.v(), &key(call))?;
         let role = &call.snap.users[u].role;
-        let title = call
-            .snap
-            .blueprints
-            .user(role)
-            .map(|b| b.title.clone())
-            .unwrap_or_else(|| call.snap.role_named(role).title.clone());
-        Ok(Reply::bare(json!([{"name": role, "title": title}])))
+        let list = match call.snap.blueprints.user(role) {
+            Some(bp) => call.v().section_blueprints(bp, call.query("section"))?,
+            None => Vec::new(),
+        };
+        Ok(Reply::bare(Value::Array(list)))
     })
 }
 

@@ -28,6 +28,7 @@ const FILE: Kind = Kind {
         "nextWithTemplate",
         "niceSize",
         "options",
+        "panelImage",
         "panelUrl",
         "parent",
         "parents",
@@ -62,10 +63,38 @@ const FILE: Kind = Kind {
         "url",
         "uuid",
     ]),
-    views: &[(
-        "compact",
-        &["filename", "id", "link", "type", "url", "uuid"],
-    )],
+    views: &[
+        (
+            "compact",
+            &["filename", "id", "link", "type", "url", "uuid"],
+        ),
+        (
+            "panel",
+            &[
+                "blueprint",
+                "content",
+                "dimensions",
+                "extension",
+                "filename",
+                "id",
+                "link",
+                "mime",
+                "modified",
+                "name",
+                "nextWithTemplate:compact",
+                "niceSize",
+                "options",
+                "panelImage",
+                "parent:compact",
+                "parents:id|slug|title",
+                "prevWithTemplate:compact",
+                "template",
+                "type",
+                "url",
+                "uuid",
+            ],
+        ),
+    ],
 };
 
 const FILE_VERSION: Kind = Kind {
@@ -112,6 +141,22 @@ impl V<'_> {
                 "filename" => json!(f.filename),
                 "id" => json!(f.id),
                 "link" | "panelUrl" => json!(self.file_link(f)),
+                "panelImage" => match self
+                    .snap
+                    .files_of(f.parent)
+                    .iter()
+                    .position(|x| x.filename == f.filename)
+                {
+                    Some(idx) => self.panel_image(
+                        folio_core::query::Model::File(folio_core::query::FileRef {
+                            parent: f.parent,
+                            idx,
+                        }),
+                        None,
+                        "list",
+                    ),
+                    None => Value::Null,
+                },
                 "mime" => json!(f.mime),
                 "modified" => json!(iso8601(f.modified)),
                 "name" => json!(f.name()),
@@ -171,7 +216,7 @@ impl V<'_> {
         }
     }
 
-    pub(super) fn file_link(&self, f: &File) -> String {
+    pub(crate) fn file_link(&self, f: &File) -> String {
         format!("/{}/files/{}", self.panel_parent_path(f.parent), f.filename)
     }
 
@@ -189,13 +234,26 @@ impl V<'_> {
 
     pub(super) fn file_neighbour<'s>(&'s self, f: &File, which: &str) -> Option<&'s File> {
         let same_template = which.ends_with("WithTemplate");
-        let list: Vec<&File> = self
+        // Kirby's siblings are the parent's files in filename order (not `sort`).
+        let mut list: Vec<&File> = self
             .snap
             .files_of(f.parent)
             .iter()
             .filter(|x| self.listable_file(x) || x.filename == f.filename)
             .filter(|x| !same_template || x.template() == f.template())
             .collect();
+        // A write answer renders from the order Kirby's collection had in that request
+        // (see `files::render`); only the snapshot's own (sort) order is re-read by name.
+        let all = self.snap.files_of(f.parent);
+        let mut sorted = all.to_vec();
+        folio_core::snapshot::sort_files(&mut sorted);
+        if sorted
+            .iter()
+            .map(|x| &x.filename)
+            .eq(all.iter().map(|x| &x.filename))
+        {
+            list.sort_by(|a, b| a.filename.cmp(&b.filename));
+        }
         let pos = list.iter().position(|x| x.filename == f.filename)?;
         if which.starts_with("next") {
             list.get(pos + 1).copied()

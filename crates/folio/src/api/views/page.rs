@@ -24,6 +24,7 @@ const PAGE: Kind = Kind {
         "isSortable",
         "num",
         "options",
+        "panelImage",
         "parent",
         "parents",
         "previewUrl",
@@ -50,6 +51,15 @@ const PAGE: Kind = Kind {
     ]),
     views: &[
         ("compact", &["id", "num", "title", "url", "uuid"]),
+        (
+            "selector",
+            &[
+                "id",
+                "title",
+                "parent:id|title",
+                "children:hasChildren|id|panelImage|title",
+            ],
+        ),
         (
             "panel",
             &[
@@ -84,10 +94,16 @@ impl V<'_> {
                 "errors" => {
                     // Drafts are not validated; published pages report their form errors.
                     let bp = self.snap.blueprints.page(&page.template);
-                    match folio_core::actions::validate(&bp.fields, &page.content) {
+                    let form = match folio_core::actions::validate(&bp.fields, &page.content) {
                         Err(e) if !page.is_draft() => e.details(),
                         _ => Value::Array(Vec::new()),
-                    }
+                    };
+                    let mut all = match form {
+                        Value::Object(o) => o,
+                        _ => Map::new(),
+                    };
+                    all.extend(self.section_errors(folio_core::query::Model::Page(p), &bp));
+                    super::php_object(all)
                 }
                 "files" => self.files_list(&page.files, &sub),
                 "hasChildren" => Value::Bool(!page.children.is_empty()),
@@ -111,6 +127,7 @@ impl V<'_> {
                     }
                     Value::Object(options)
                 }
+                "panelImage" => self.panel_image(folio_core::query::Model::Page(p), None, "list"),
                 "parent" => match page.parent {
                     Some(par) if self.listable_page(par) => self.page(par, &sub),
                     _ => Value::Null,

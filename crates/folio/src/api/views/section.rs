@@ -302,6 +302,121 @@ impl<'s> V<'s> {
         Ok(Value::Object(out))
     }
 
+    /// Kirby's `blueprints($inSection)`: what pages sections may create (`create:`, else
+    /// their templates, else every page blueprint), for one section or all of them; other
+    /// sections offer none, and a stats section cannot answer at all.
+    pub fn section_blueprints(
+        &self,
+        bp: &Blueprint,
+        only: Option<&str>,
+    ) -> Result<Vec<Value>, Error> {
+        let mut defs: Vec<Map<String, Value>> = Vec::new();
+        match only {
+            Some(name) => defs.extend(self.find_section(bp, name)),
+            None => {
+                let tabs = super::super::blueprints::tabs(bp, "");
+                for tab in tabs.as_array().into_iter().flatten() {
+                    let columns: Vec<&Value> = match tab.get("columns") {
+                        Some(Value::Array(a)) => a.iter().collect(),
+                        Some(Value::Object(o)) => o.values().collect(),
+                        _ => Vec::new(),
+                    };
+                    for c in columns {
+                        if let Some(Value::Object(sections)) = c.get("sections") {
+                            defs.extend(sections.values().filter_map(Value::as_object).cloned());
+                        }
+                    }
+                }
+            }
+        }
+        let mut names: Vec<String> = Vec::new();
+        for def in defs {
+            match def.get("type").and_then(Value::as_str) {
+                Some("pages") => {}
+                Some("stats") => {
+                    return Err(Error::Unexpected {
+                        code: 500,
+                        exception: "BadMethodCallException",
+                        detail: "A stats section has no blueprints".into(),
+                    });
+                }
+                _ => continue,
+            }
+            let list = |k: &str| -> Vec<String> {
+                match def.get(k) {
+                    Some(Value::String(s)) => vec![s.clone()],
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            let mut these = list("create");
+            if these.is_empty() {
+                these = list("templates");
+            }
+            if these.is_empty() {
+                these = list("template");
+            }
+            if these.is_empty() {
+                let mut all: Vec<String> = self.snap.blueprints.pages.keys().cloned().collect();
+                all.sort();
+                these = all;
+            }
+            let ignore = list("templatesIgnore");
+            for n in these {
+                if !ignore.contains(&n) && !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        Ok(names
+            .into_iter()
+            .map(|n| {
+                let title = self.snap.blueprints.page(&n).title.clone();
+                json!({"name": n, "title": title})
+            })
+            .collect())
+    }
+
+    /// The min/max errors of every pages and files section of a blueprint, by section name.
+    pub fn section_errors(&self, model: Model, bp: &Blueprint) -> Map<String, Value> {
+        let mut out = Map::new();
+        let tabs = super::super::blueprints::tabs(bp, "");
+        let mut names = Vec::new();
+        for tab in tabs.as_array().into_iter().flatten() {
+            let columns: Vec<&Value> = match tab.get("columns") {
+                Some(Value::Array(a)) => a.iter().collect(),
+                Some(Value::Object(o)) => o.values().collect(),
+                _ => Vec::new(),
+            };
+            for c in columns {
+                if let Some(Value::Object(sections)) = c.get("sections") {
+                    for (name, def) in sections {
+                        if matches!(
+                            def.get("type").and_then(Value::as_str),
+                            Some("pages" | "files")
+                        ) {
+                            names.push(name.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let api = self.api_model_path(model);
+        for name in names {
+            if let Ok(Value::Object(s)) =
+                self.section(model, bp, &api, &name, SectionRequest::default())
+                && let Some(Value::Object(e)) = s.get("errors")
+            {
+                out.extend(e.clone());
+            }
+        }
+        out
+    }
+
     fn headline(&self, model: Model, def: &Map<String, Value>, name: &str) -> String {
         match i18n(def.get("label")).or_else(|| i18n(def.get("headline"))) {
             Some(t) if !t.is_empty() => self.model_string(model, &t, false),
