@@ -262,8 +262,8 @@ pub fn replace(
 
 /// Updates a file's meta fields (PATCH): the input is merged into the meta content (fields
 /// keep their position, new ones are appended) and validated against the file blueprint.
-/// Needs `files.update`. Keys that would change the model (`template`, `uuid`, ...) are
-/// refused (400, nothing written).
+/// Needs `files.update`; a new `template` also needs `changeTemplate`. Other keys that
+/// would change the model (`uuid`, ...) are refused (400, nothing written).
 pub fn update(
     ctx: &Ctx<'_>,
     parent: FileParent,
@@ -280,14 +280,35 @@ pub fn update(
         return Err(permission("The file cannot be updated"));
     }
     refuse_privileged(input)?;
-    // A file's template decides its blueprint and permissions: only `changeTemplate` may
-    // change it.
-    if let Some(k) = input.keys().find(|k| txt::canonical_key(k) == "template") {
-        return Err(Error::invalid_argument(format!(
-            "The field \"{k}\" cannot be changed here"
-        )));
-    }
+    // A file's template decides its blueprint and permissions. Kirby lets any update
+    // switch it; Folio lets the content name a new template only for users who may
+    // `changeTemplate` the file (docs/DIFFERENCES.md); it is stored with the blueprint
+    // the file had when the update began, as Kirby does.
     let snap = ctx.snap;
+    let current = file.template().map(str::to_string);
+    if let Some((k, v)) = input
+        .iter()
+        .find(|(k, _)| txt::canonical_key(k) == "template")
+    {
+        let wanted = match v {
+            Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            Value::Null => None,
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "The field \"{k}\" must be a template name"
+                )));
+            }
+        };
+        if wanted != current && !may_change_template(snap, ctx.actor, file) {
+            return Err(Error::Permission {
+                key: "error.file.changeTemplate.permission",
+                message: format!(
+                    "You are not allowed to change the template for the file \"{}\"",
+                    file.id
+                ),
+            });
+        }
+    }
     let bp = snap.blueprints.file(file.template());
     let mut content = submit(snap, Some(parent), &bp.fields, &file.content, input);
     validate(&bp.fields, &content)?;
@@ -299,6 +320,27 @@ pub fn update(
     }
     let base = on_disk(snap, &file.content, &file.translation);
     write_meta(&own_meta_path(snap, &file.path), &base, &content)
+}
+
+/// Whether the actor's role may change this file's template (the blueprint's per-role
+/// `changeTemplate` option, else the role's `files.changeTemplate`), whatever templates the
+/// parent offers.
+fn may_change_template(snap: &Snapshot, actor: &crate::permissions::Actor, file: &File) -> bool {
+    if matches!(actor, crate::permissions::Actor::Kirby) {
+        return true;
+    }
+    let role = crate::permissions::role_of(snap, actor);
+    if role.name == "nobody" {
+        return false;
+    }
+    let bp = snap.blueprints.file(file.template());
+    match bp
+        .option("changeTemplate")
+        .and_then(|o| o.for_role(&role.name))
+    {
+        Some(verdict) => verdict,
+        None => role.permissions.get("files", "changeTemplate"),
+    }
 }
 
 /// Renames a file (Kirby's `changeName`): the new base name is sanitised like an upload

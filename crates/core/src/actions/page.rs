@@ -312,9 +312,9 @@ pub fn update(ctx: &Ctx<'_>, p: PageIdx, input: &Map<String, Value>) -> Result<C
     write_content_over(&content_path(snap, p), &base, &content)?;
     if !snap.is_translation()
         && page.status == Status::Listed
-        && matches!(bp.num.as_str(), "date" | "datetime")
+        && !matches!(bp.num.as_str(), "default" | "zero")
     {
-        let num = sort_number(&bp.num, &content);
+        let num = sort_number(snap, p, &bp.num, &with_fallback(&content, &page.content));
         if Some(num) != page.num {
             let to = parent_dir(snap, page.parent).join(format!("{num}_{}", page.slug));
             rename(&page.dir, &to)?;
@@ -338,12 +338,27 @@ fn create_num(snap: &Snapshot, p: PageIdx, mode: &str, position: Option<i64>) ->
                 + 1;
             position.unwrap_or(listed).clamp(1, listed)
         }
-        mode => sort_number(mode, &page.content),
+        mode => sort_number(snap, p, mode, &page.content),
     }
 }
 
-/// The number a page gets when listed under a non-default `num` mode.
-fn sort_number(mode: &str, content: &Content) -> i64 {
+/// The number a page gets when listed under a non-default `num` mode: `zero`, `date`,
+/// `datetime` or a template such as `{{ page.year }}` (evaluated on `content`, read as
+/// PHP's `intval`).
+fn sort_number(snap: &Snapshot, p: PageIdx, mode: &str, content: &Content) -> i64 {
+    if !matches!(mode, "zero" | "date" | "datetime") {
+        let mut copy = snap.clone();
+        std::sync::Arc::make_mut(&mut copy.pages[p]).content = content.clone();
+        let actor = crate::permissions::Actor::Kirby;
+        let scope = crate::query::Scope::new(&copy, crate::query::Gate::Actor(&actor))
+            .for_model(crate::query::Model::Page(p));
+        let text = scope.template(mode, false, Some(""));
+        let t = text.trim();
+        let sign = usize::from(t.starts_with('-'));
+        let digits: String = t[sign..].chars().take_while(char::is_ascii_digit).collect();
+        let n: i64 = digits.parse().unwrap_or(0);
+        return if sign == 1 { -n } else { n };
+    }
     let date = content
         .get("date")
         .map(String::as_str)
@@ -539,7 +554,7 @@ pub fn change_status(ctx: &Ctx<'_>, p: PageIdx, status: &str, position: Option<i
                 order.insert(pos - 1, (p, staged));
                 renumber(snap, page.parent, &order)?;
             } else {
-                let num = sort_number(&bp.num, &page.content);
+                let num = sort_number(snap, p, &bp.num, &page.content);
                 rename(&page.dir, &base.join(format!("{num}_{}", page.slug)))?;
             }
         }

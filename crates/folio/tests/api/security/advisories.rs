@@ -622,3 +622,49 @@ fn aliases_of_protected_keys_are_refused_everywhere() {
         }
     }
 }
+
+#[test]
+fn file_template_changes_through_content_need_change_template() {
+    let site = site_with_role(
+        "captioner",
+        "title: Captioner\npermissions:\n  files:\n    changeTemplate: false\n",
+        "captioner@example.com",
+        "captioner-secret-7",
+    );
+    let server = Server::start_on(&site.root, &[]);
+    let meta = site.root.join("content/3_about/portrait.png.txt");
+    let before = std::fs::read_to_string(&meta).unwrap();
+    let denied = call(
+        &server,
+        ("captioner@example.com", "captioner-secret-7"),
+        "PATCH",
+        "/api/pages/about/files/portrait.png",
+        Some(json!({"template": "document", "alt": "x"})),
+    );
+    assert_eq!(denied.status, 403, "{}", denied.text());
+    assert_eq!(
+        denied.json()["key"],
+        "error.file.changeTemplate.permission",
+        "{}",
+        denied.text()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&meta).unwrap(),
+        before,
+        "nothing written"
+    );
+    let allowed = call(
+        &server,
+        ADMIN,
+        "PATCH",
+        "/api/pages/about/files/portrait.png",
+        Some(json!({"template": "document"})),
+    );
+    assert_eq!(allowed.status, 200, "{}", allowed.text());
+    assert!(
+        std::fs::read_to_string(&meta)
+            .unwrap()
+            .contains("Template: document"),
+        "the admin's template is stored"
+    );
+}
