@@ -168,6 +168,61 @@ pub fn dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
     imagesize::blob_size(bytes)
         .ok()
         .map(|s| (s.width as u32, s.height as u32))
+        .or_else(|| svg_dimensions(bytes))
+}
+
+/// An SVG's size as Kirby reads it: the root's `width`/`height` as integers (PHP `(int)`
+/// of the attribute), falling back to the `viewBox` extent when an attribute is missing,
+/// zero or a percentage.
+pub fn svg_dimensions(bytes: &[u8]) -> Option<(u32, u32)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let start = text.find("<svg")?;
+    let tag_end = text[start..].find('>')? + start;
+    let tag = &text[start..tag_end];
+    let attr = |name: &str| -> Option<String> {
+        let mut rest = tag;
+        while let Some(i) = rest.find(name) {
+            let before = rest[..i].chars().last();
+            let after = &rest[i + name.len()..];
+            let after_trim = after.trim_start();
+            if before.is_some_and(char::is_whitespace) && after_trim.starts_with('=') {
+                let v = after_trim[1..].trim_start();
+                let q = v.chars().next()?;
+                if q == '"' || q == '\'' {
+                    let end = v[1..].find(q)?;
+                    return Some(v[1..=end].to_string());
+                }
+            }
+            rest = after;
+        }
+        None
+    };
+    let php_int = |s: &str| -> i64 {
+        let t = s.trim();
+        let sign = usize::from(t.starts_with('-'));
+        let digits: String = t[sign..].chars().take_while(char::is_ascii_digit).collect();
+        let n: i64 = digits.parse().unwrap_or(0);
+        if sign == 1 { -n } else { n }
+    };
+    let raw_w = attr("width").unwrap_or_default();
+    let raw_h = attr("height").unwrap_or_default();
+    let mut w = php_int(&raw_w);
+    let mut h = php_int(&raw_h);
+    if let Some(vb) = attr("viewBox") {
+        let b: Vec<i64> = vb
+            .split([' ', ','])
+            .filter(|x| !x.is_empty())
+            .map(php_int)
+            .collect();
+        let at = |i: usize| b.get(i).copied().unwrap_or(0);
+        if raw_w.trim_end().ends_with('%') || w == 0 {
+            w = at(2) - at(0);
+        }
+        if raw_h.trim_end().ends_with('%') || h == 0 {
+            h = at(3) - at(1);
+        }
+    }
+    Some((u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0)))
 }
 
 /// Kirby's `niceSize`: base 1024, two decimals at most, a no-break space before the unit.
@@ -233,6 +288,23 @@ pub fn orientation(w: u32, h: u32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn svg_sizes_like_kirby() {
+        assert_eq!(
+            svg_dimensions(br#"<svg xmlns="x" width="40" height="20px"></svg>"#),
+            Some((40, 20))
+        );
+        assert_eq!(
+            svg_dimensions(br#"<svg viewBox="0 0 120 80" width="100%"></svg>"#),
+            Some((120, 80))
+        );
+        assert_eq!(
+            svg_dimensions(br#"<svg stroke-width="3"></svg>"#),
+            Some((0, 0))
+        );
+        assert_eq!(svg_dimensions(b"not svg"), None);
+    }
 
     #[test]
     fn text_cut_inside_a_character_is_still_text() {

@@ -179,11 +179,15 @@ fn page_or_null(scope: &Scope<'_>, p: Option<PageIdx>) -> Val {
     }
 }
 
+/// A model's files as Kirby's `files()` has them: in filename order (`sorted` applies `sort`).
 fn files_of(scope: &Scope<'_>, parent: FileParent) -> Vec<FileRef> {
-    (0..scope.snap.files_of(parent).len())
+    let all = scope.snap.files_of(parent);
+    let mut refs: Vec<FileRef> = (0..all.len())
         .map(|idx| FileRef { parent, idx })
         .filter(|f| file_ok(scope, *f))
-        .collect()
+        .collect();
+    refs.sort_by(|a, b| all[a.idx].filename.cmp(&all[b.idx].filename));
+    refs
 }
 
 fn file_or_null(scope: &Scope<'_>, f: Option<FileRef>) -> Val {

@@ -242,8 +242,9 @@ impl V<'_> {
             .filter(|x| self.listable_file(x) || x.filename == f.filename)
             .filter(|x| !same_template || x.template() == f.template())
             .collect();
-        // A write answer renders from the order Kirby's collection had in that request
-        // (see `files::render`); only the snapshot's own (sort) order is re-read by name.
+        // `next`/`prev` go by filename, the `…WithTemplate` ones by `sort`. A write answer
+        // renders from the order Kirby's collection had in that request (see
+        // `files::render`); only the snapshot's own (sort) order is re-read by name.
         let all = self.snap.files_of(f.parent);
         let mut sorted = all.to_vec();
         folio_core::snapshot::sort_files(&mut sorted);

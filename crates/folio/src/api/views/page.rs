@@ -92,10 +92,10 @@ impl V<'_> {
                 "content" => content::page(self, p),
                 "drafts" => self.pages_list(&page.drafts, &sub),
                 "errors" => {
-                    // Drafts are not validated; published pages report their form errors.
+                    // Every page reports its form errors, then its sections' min/max.
                     let bp = self.snap.blueprints.page(&page.template);
                     let form = match folio_core::actions::validate(&bp.fields, &page.content) {
-                        Err(e) if !page.is_draft() => e.details(),
+                        Err(e) => e.details(),
                         _ => Value::Array(Vec::new()),
                     };
                     let mut all = match form {
