@@ -242,17 +242,17 @@ impl V<'_> {
             .filter(|x| self.listable_file(x) || x.filename == f.filename)
             .filter(|x| !same_template || x.template() == f.template())
             .collect();
-        // `next`/`prev` go by filename, the `…WithTemplate` ones by `sort`. A write answer
-        // renders from the order Kirby's collection had in that request (see
-        // `files::render`); only the snapshot's own (sort) order is re-read by name.
+        // `next`/`prev` go by filename, the `…WithTemplate` ones by `sort` (the snapshot's
+        // order). A write answer renders from the order Kirby's collection had in that
+        // request (see `files::render`), which is kept as it is.
         let all = self.snap.files_of(f.parent);
         let mut sorted = all.to_vec();
         folio_core::snapshot::sort_files(&mut sorted);
-        if sorted
+        let natural = sorted
             .iter()
             .map(|x| &x.filename)
-            .eq(all.iter().map(|x| &x.filename))
-        {
+            .eq(all.iter().map(|x| &x.filename));
+        if !same_template && natural {
             list.sort_by(|a, b| a.filename.cmp(&b.filename));
         }
         let pos = list.iter().position(|x| x.filename == f.filename)?;
