@@ -254,14 +254,21 @@ pub fn to_stored_for(
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
                 .unwrap_or(",");
-            match v {
-                Value::Array(a) => a
-                    .iter()
-                    .filter_map(scalar)
-                    .collect::<Vec<_>>()
-                    .join(&format!("{sep} ")),
-                other => scalar(other).unwrap_or_default(),
-            }
+            // A string is split at the separator first, as the tags field does.
+            let items: Vec<String> = match v {
+                Value::Array(a) => a.iter().filter_map(scalar).collect(),
+                other => scalar(other)
+                    .unwrap_or_default()
+                    .split(sep)
+                    .map(str::to_string)
+                    .collect(),
+            };
+            items
+                .iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(&format!("{sep} "))
         }
         "select" | "radio" | "toggles" => match v {
             // PHP's strval(true): `1` (not checked against the options until read again).
