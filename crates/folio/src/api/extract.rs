@@ -109,10 +109,19 @@ impl Call {
 
     /// The error in Kirby's envelope for this route.
     pub fn err(&self, err: Error) -> ApiError {
+        let lang = match &self.actor {
+            Actor::User(id) => self
+                .snap
+                .user_by_id(id)
+                .map(|u| self.snap.users[u].language.clone())
+                .filter(|l| !l.is_empty() && l != "en"),
+            _ => None,
+        };
         ApiError {
             err: Box::new(err),
             debug: self.state.app.settings.debug,
             route: Some(self.route()),
+            lang,
         }
     }
 
@@ -248,6 +257,7 @@ pub fn no_route(state: &ApiState, parts: &Parts) -> ApiError {
         err: Box::new(Error::no_route(rest, parts.method.as_str())),
         debug: state.app.settings.debug,
         route: None,
+        lang: None,
     }
 }
 
@@ -296,6 +306,7 @@ async fn prepare(
             err: Box::new(err),
             debug: settings.debug,
             route: Some(kirby_route(&matched, &settings.api_slug)),
+            lang: None,
         })?
     } else {
         Actor::Nobody

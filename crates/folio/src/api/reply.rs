@@ -117,6 +117,8 @@ pub struct ApiError {
     pub debug: bool,
     /// The route pattern in Kirby's form (debug mode only).
     pub route: Option<String>,
+    /// The Panel language of the signed-in user, for the message (`None`: English).
+    pub lang: Option<String>,
 }
 
 impl ApiError {
@@ -126,6 +128,7 @@ impl ApiError {
             err: Box::new(err),
             debug: false,
             route: None,
+            lang: None,
         }
     }
 }
@@ -157,7 +160,16 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!("request refused with {}: {}", self.err.code(), self.err);
         }
-        let (status, body) = envelope(&self.err, self.debug, self.route.as_deref());
+        let (status, mut body) = envelope(&self.err, self.debug, self.route.as_deref());
+        if self.lang.is_some()
+            && let Some(serde_json::Value::String(m)) = body.get("message").cloned()
+        {
+            body["message"] = serde_json::Value::String(crate::app::i18n::translate(
+                self.lang.as_deref(),
+                self.err.key(),
+                &m,
+            ));
+        }
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (
             status,

@@ -5,6 +5,7 @@
 //! site or auth code; those layers sit on top of it.
 
 pub mod config;
+pub mod i18n;
 pub mod log;
 pub mod settings;
 pub mod urls;

@@ -568,3 +568,38 @@ fn an_outside_edit_of_a_translation_is_picked_up() {
         "Harbor Map"
     );
 }
+
+/// Error messages follow the user's Panel language; `key`, `code` and `details` do not.
+#[test]
+fn error_messages_in_the_users_panel_language() {
+    let site = Site::new();
+    let account = site.root.join("site/accounts/editor01/index.php");
+    let php = std::fs::read_to_string(&account).unwrap();
+    std::fs::write(
+        &account,
+        php.replace("'language' => 'en'", "'language' => 'de'"),
+    )
+    .unwrap();
+    let server = Server::start_on(&site.root, &[]);
+    let get = |who: (&str, &str)| {
+        server.send(
+            &Request::new("GET", "/api/pages/no-such-page").header("Authorization", &basic(who)),
+        )
+    };
+    let german = get(("editor@example.com", "editor-secret-2"));
+    let english = get(("admin@example.com", "admin-secret-1"));
+    assert_eq!(german.status, 404);
+    assert_eq!(english.status, 404);
+    let (g, e) = (german.json(), english.json());
+    assert_eq!(
+        g["message"], "Die Seite „no-such-page“ wurde nicht gefunden",
+        "{g}"
+    );
+    assert_eq!(
+        e["message"], "The page \"no-such-page\" cannot be found",
+        "{e}"
+    );
+    assert_eq!(g["key"], e["key"]);
+    assert_eq!(g["code"], e["code"]);
+    assert_eq!(g["details"], e["details"]);
+}
