@@ -74,6 +74,8 @@ impl Field {
     /// values, or a list of `{value, text}`); `None` for query or API options.
     pub fn option_values(&self) -> Option<Vec<String>> {
         match self.props.get("options")? {
+            // `{type: query|api, …}` options are dynamic, not a value → text map
+            Value::Object(m) if m.contains_key("type") => None,
             Value::Object(m) => Some(m.keys().cloned().collect()),
             Value::Array(a) => Some(
                 a.iter()

@@ -11,6 +11,7 @@
 
 mod eval;
 pub mod methods;
+pub mod options;
 mod parse;
 
 pub use eval::FieldVal;

@@ -249,3 +249,46 @@ fn templates() {
     );
     assert_eq!(scope.template("no queries", true, Some("")), "no queries");
 }
+
+#[test]
+fn options_from_queries() {
+    let (_d, snap) = site();
+    let boats = snap.page_by_id("boats").unwrap();
+    let scope = Scope::new(&snap, Gate::Actor(&Actor::Kirby));
+    let props = serde_json::json!({"options": "query", "query": "page.children.listed"});
+    let items = options::resolve(&scope, Model::Page(boats), props.as_object().unwrap(), true)
+        .unwrap()
+        .unwrap();
+    let pairs: Vec<(&str, &str)> = items
+        .iter()
+        .map(|o| (o.value.as_str(), o.text.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("boats/skiff", "Skiff"),
+            ("boats/ketch", "ketch"),
+            ("boats/dory", "Dory &lt;b&gt;")
+        ]
+    );
+    let props = serde_json::json!({"options": {"type": "query", "query": "page.tags.split", "text": "#{{ item.value }}"}});
+    let items = options::resolve(
+        &scope,
+        Model::Page(boats),
+        props.as_object().unwrap(),
+        false,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        items.iter().map(|o| o.text.as_str()).collect::<Vec<_>>(),
+        ["#sail", "#motor", "#row"]
+    );
+    assert_eq!(items[0].value, "sail");
+    let bad = serde_json::json!({"options": "query", "query": "page.title"});
+    assert!(
+        options::resolve(&scope, Model::Page(boats), bad.as_object().unwrap(), true)
+            .unwrap()
+            .is_err()
+    );
+}

@@ -55,7 +55,7 @@ fn i18n(v: Option<&Value>) -> Option<String> {
 }
 
 impl<'s> V<'s> {
-    fn scope(&self, model: Model) -> Scope<'_> {
+    pub(super) fn scope(&self, model: Model) -> Scope<'_> {
         Scope::new(self.snap, Gate::Actor(self.actor))
             .with_host(self)
             .for_model(model)
