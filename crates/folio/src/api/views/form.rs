@@ -112,8 +112,29 @@ impl V<'_> {
                 ("font", json!("sans-serif")),
                 ("icon", json!("url")),
                 ("placeholder", json!("https://example.com")),
-                ("spellcheck", json!(false)),
             ],
+            "date" => vec![
+                ("calendar", json!(true)),
+                ("default", json!("")),
+                ("display", json!("YYYY-MM-DD")),
+                ("format", json!("Y-m-d")),
+                ("icon", json!("calendar")),
+                ("step", json!({"size": 1, "unit": "day"})),
+                ("time", json!(false)),
+            ],
+            "writer" => vec![
+                ("counter", json!(true)),
+                ("headings", json!([1, 2, 3, 4, 5, 6])),
+                ("inline", json!(false)),
+            ],
+            "color" => vec![
+                ("alpha", json!(false)),
+                ("default", json!("")),
+                ("format", json!("hex")),
+                ("mode", json!("picker")),
+                ("options", json!([])),
+            ],
+            "blocks" => vec![("group", json!("blocks"))],
             "tel" => vec![
                 ("autocomplete", json!("tel")),
                 ("font", json!("sans-serif")),
@@ -123,6 +144,7 @@ impl V<'_> {
             "select" => vec![("options", json!([])), ("placeholder", json!("—"))],
             "radio" => vec![("columns", json!(1)), ("options", json!([]))],
             "checkboxes" => vec![
+                ("batch", json!(false)),
                 ("columns", json!(1)),
                 ("default", json!([])),
                 ("options", json!([])),
@@ -158,6 +180,15 @@ impl V<'_> {
         if kind == "pages" {
             p.insert("subpages".into(), json!(true));
         }
+        if kind == "files" {
+            let own = match model {
+                Model::Site => "site",
+                Model::Page(_) => "page",
+                Model::User(_) => "user",
+                Model::File(_) => "file",
+            };
+            p.insert("query".into(), json!(format!("{own}.files")));
+        }
         for (k, v) in def {
             if NOT_PROPS.contains(&k.as_str()) || v.is_null() {
                 continue;
@@ -192,6 +223,11 @@ impl V<'_> {
                     p.insert(k.into(), number(n));
                 }
             }
+        }
+        if kind == "color"
+            && let Some(opts) = def.get("options")
+        {
+            p.insert("options".into(), options(opts));
         }
         if matches!(kind.as_str(), "tags" | "multiselect" | "checkboxes")
             && let Some(Value::String(s)) = p.get("default").cloned()

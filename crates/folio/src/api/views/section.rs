@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use folio_core::Error;
 use folio_core::blueprint::{Blueprint, label_from_name};
-use folio_core::collections::{PageRequest, Pagination};
+use folio_core::collections::Pagination;
 use folio_core::model::{File, FileParent, PageIdx, Status};
 use folio_core::query::{FileRef, Gate, Host, Model, Scope, Val};
 
@@ -780,13 +780,22 @@ impl<'s> V<'s> {
         let limit = usize::try_from(int_prop("limit").unwrap_or(20))
             .unwrap_or(20)
             .max(1);
-        let pagination = Pagination::of(
-            PageRequest {
-                page: req.page,
-                limit: Some(&limit.to_string()),
-            },
+        // Sections clamp the page into range (an empty section is page 0).
+        let asked = req
+            .page
+            .and_then(|p| p.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let last = total.div_ceil(limit);
+        let page = if total == 0 { 0 } else { asked.min(last) };
+        let offset = page.saturating_sub(1) * limit;
+        let pagination = Pagination {
+            page,
             total,
-        )?;
+            offset,
+            limit,
+            end: (offset + limit).min(total),
+        };
         let min = int_prop("min");
         let max = int_prop("max");
         let headline = self.headline(model, def, name);
