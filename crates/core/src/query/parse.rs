@@ -297,9 +297,17 @@ fn tokenize(src: &str) -> Result<Vec<Tok>, SyntaxError> {
     Ok(out)
 }
 
+/// How deeply expressions may nest (brackets, calls, ternaries): deeper queries are refused
+/// rather than risking the stack.
+const MAX_DEPTH: usize = 64;
+
+/// How many tokens a query may have (member chains and operator runs nest the tree too).
+const MAX_TOKENS: usize = 1024;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -325,6 +333,16 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Result<Expr, SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError("the query nests too deeply".into()));
+        }
+        let result = self.expression_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn expression_inner(&mut self) -> Result<Expr, SyntaxError> {
         let cond = self.coalesce()?;
         if self.eat(&Tok::TernaryDefault) {
             let no = self.expression()?;
@@ -510,7 +528,14 @@ pub fn parse(src: &str) -> Result<Expr, SyntaxError> {
     if toks.is_empty() {
         return Err(SyntaxError("empty query".into()));
     }
-    let mut p = Parser { toks, pos: 0 };
+    if toks.len() > MAX_TOKENS {
+        return Err(SyntaxError("the query is too long".into()));
+    }
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let e = p.expression()?;
     if p.pos != p.toks.len() {
         return Err(SyntaxError("unexpected input after the expression".into()));
@@ -573,6 +598,15 @@ mod tests {
         assert_eq!(parse("nullable").unwrap(), Expr::Var("nullable".into()));
         // minus after a value is subtraction
         assert!(matches!(parse("a -1").unwrap(), Expr::Arith('-', ..)));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).is_err());
+        assert!(parse(&format!("page{}", ".title".repeat(2000))).is_err());
+        let fine = format!("{}1{}", "(".repeat(20), ")".repeat(20));
+        assert_eq!(parse(&fine).unwrap(), Expr::Lit(Lit::Int(1)));
     }
 
     #[test]
