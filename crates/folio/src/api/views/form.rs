@@ -294,6 +294,10 @@ impl V<'_> {
         if let Some(Value::Bool(req)) = def.get("required") {
             p.insert("required".into(), json!(req));
         }
+        // Untranslatable fields are read-only in every language but the default.
+        if def.get("translate") == Some(&Value::Bool(false)) && self.snap.is_translation() {
+            p.insert("disabled".into(), json!(true));
+        }
         let mut out: Map<String, Value> = p.into_iter().collect();
         if disabled {
             out.insert("disabled".into(), json!(true));
