@@ -13,10 +13,126 @@
 //! YAML 1.1 booleans (`yes`, `no`, `on`, `off`, `y`, `n`, any case) become JSON booleans,
 //! as in Spyc. Duplicate keys keep the last value. Anchors and aliases are expanded within
 //! budgets, so alias bombs fail with an error.
+//!
+//! Kirby's `yaml.handler: symfony` switches both directions to symfony/yaml ([`Handler`]):
+//! the writer in `yaml/symfony.rs`, and a reader without the Spyc readings (a `|` block
+//! keeps its last line break, `yes`/`no`/`on`/`off` stay strings).
 
 use serde_json::{Map, Value};
 use serde_saphyr::options::AliasLimits;
 use serde_saphyr::{DuplicateKeyPolicy, NonFiniteFloatPolicy};
+
+mod symfony;
+
+/// The YAML library Kirby is configured with (`yaml.handler`, and `yaml.params` for
+/// symfony/yaml's dumper). It decides how structure, object and list fields are written,
+/// and how every YAML text (content and blueprints) is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handler {
+    /// Kirby's default, Spyc.
+    #[default]
+    Spyc,
+    /// symfony/yaml: block style down to `inline` levels (`yaml.params.inline`, 9999),
+    /// `indent` spaces per level (`yaml.params.indent`, 2).
+    Symfony {
+        /// The level from which collections are written in flow style.
+        inline: usize,
+        /// Spaces per indentation level (at least 1).
+        indent: usize,
+    },
+}
+
+impl Handler {
+    /// symfony/yaml with Kirby's parameters.
+    pub const SYMFONY: Handler = Handler::Symfony {
+        inline: 9999,
+        indent: 2,
+    };
+
+    /// The handler for Kirby's options: `yaml.handler` (`symfony`, anything else is Spyc),
+    /// `yaml.params.inline` and `yaml.params.indent`.
+    pub fn from_options(handler: Option<&str>, inline: Option<i64>, indent: Option<i64>) -> Self {
+        if handler != Some("symfony") {
+            return Handler::Spyc;
+        }
+        Handler::Symfony {
+            inline: inline.map_or(9999, |n| usize::try_from(n).unwrap_or(0)),
+            indent: indent.map_or(2, |n| usize::try_from(n).unwrap_or(1).max(1)),
+        }
+    }
+
+    /// Writes a value as this handler's dumper does. Spyc: see [`dump`]. Symfony: the
+    /// dumper's text, which for a list or map usually ends with a newline (Kirby's `.txt`
+    /// writer trims it), and `[]` for an empty collection.
+    pub fn dump(self, value: &Value) -> String {
+        match self {
+            Handler::Spyc => dump(value),
+            Handler::Symfony { inline, indent } => symfony::dump(value, inline, indent),
+        }
+    }
+
+    /// Reads a YAML text as this handler's parser does. Spyc: see [`parse`]. Symfony: the
+    /// same reader with YAML 1.2 booleans and a literal block's indicators as written.
+    pub fn parse(self, src: &str) -> Result<Value, YamlError> {
+        match self {
+            Handler::Spyc => parse(src),
+            Handler::Symfony { .. } => parse_as(src, Dialect::Symfony),
+        }
+    }
+}
+
+/// Which parser's readings `parse_as` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Spyc,
+    Symfony,
+}
+
+/// Characters YAML does not allow raw in a document (besides its BOM at the start).
+fn unprintable(c: char) -> bool {
+    matches!(c, '\0'..='\x08' | '\x0B' | '\x0C' | '\x0E'..='\x1F' | '\x7F' | '\u{80}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// First of the private-use code points that stand in for unprintable characters.
+const SHIELD: u32 = 0xF_0000;
+
+fn shield(c: char) -> char {
+    if !unprintable(c) {
+        return c;
+    }
+    let code = match c as u32 {
+        n @ 0..=0xFF => n,
+        0xFEFF => 0x100,
+        n => 0x101 + (n - 0xFFFE),
+    };
+    char::from_u32(SHIELD + code).unwrap_or(c)
+}
+
+fn unshield(c: char) -> char {
+    let code = match (c as u32).checked_sub(SHIELD) {
+        Some(n @ 0..=0xFF) => n,
+        Some(0x100) => 0xFEFF,
+        Some(n @ 0x101..=0x102) => 0xFFFE + (n - 0x101),
+        _ => return c,
+    };
+    char::from_u32(code).unwrap_or(c)
+}
+
+fn unshield_value(value: &mut Value) {
+    let restore = |s: &str| s.chars().map(unshield).collect::<String>();
+    match value {
+        Value::String(s) => *s = restore(s),
+        Value::Array(items) => items.iter_mut().for_each(unshield_value),
+        Value::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut v) in entries {
+                unshield_value(&mut v);
+                map.insert(restore(&k), v);
+            }
+        }
+        _ => {}
+    }
+}
 
 /// Maximum number of events that aliases may replay in one document.
 const MAX_REPLAYED_EVENTS: usize = 100_000;
@@ -47,17 +163,33 @@ fn location(line: Option<u64>, column: Option<u64>) -> String {
 /// Parses a YAML document leniently (see the module docs). An empty document, or one with
 /// only comments, is `Value::Null`.
 pub fn parse(src: &str) -> Result<Value, YamlError> {
+    parse_as(src, Dialect::Spyc)
+}
+
+fn parse_as(src: &str, dialect: Dialect) -> Result<Value, YamlError> {
     let src = src.strip_prefix('\u{FEFF}').unwrap_or(src);
-    let first = parse_strict(&preprocess(src, false));
+    if dialect == Dialect::Symfony
+        && src.chars().any(unprintable)
+        && !src.chars().any(|c| unshield(c) != c)
+    {
+        // symfony/yaml reads control characters (which its dumper writes raw into literal
+        // blocks) and a BOM anywhere; the YAML parser refuses them. They are read as
+        // private-use stand-ins and put back.
+        let shielded: String = src.chars().map(shield).collect();
+        let mut value = parse_as(&shielded, dialect)?;
+        unshield_value(&mut value);
+        return Ok(value);
+    }
+    let first = parse_strict(&preprocess(src, false, dialect), dialect);
     let Err(error) = first else {
         return first;
     };
-    let lenient = preprocess(&expand_tabs(src), true);
+    let lenient = preprocess(&expand_tabs(src), true, dialect);
     // Report the first error: it refers to the text as written.
-    parse_strict(&lenient).map_err(|_| error)
+    parse_strict(&lenient, dialect).map_err(|_| error)
 }
 
-fn parse_strict(src: &str) -> Result<Value, YamlError> {
+fn parse_strict(src: &str, dialect: Dialect) -> Result<Value, YamlError> {
     let mut alias_limits = AliasLimits::default();
     alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     let options = serde_saphyr::options! {
@@ -67,6 +199,7 @@ fn parse_strict(src: &str) -> Result<Value, YamlError> {
         with_snippet: false,
         // Lets `null:` / `~:` be keys, as in Spyc; null values stay null.
         null_as_string: true,
+        strict_booleans: dialect == Dialect::Symfony,
     };
     serde_saphyr::from_str_with_options::<Value>(src, options).map_err(|error| {
         let location = error.location();
@@ -102,23 +235,68 @@ fn parse_strict(src: &str) -> Result<Value, YamlError> {
 
 /// Rewrites the Spyc leniencies line by line; the number of lines never changes, so error
 /// positions stay valid. Lines inside block scalars are left alone.
-fn preprocess(src: &str, lenient: bool) -> String {
+///
+/// symfony/yaml reads two things differently, so the Symfony dialect also rewrites them: a
+/// block's leading lines of only spaces are empty lines (even when longer than the block's
+/// indentation), and a block at the very end of a document without a final line break
+/// ends without one, whatever its chomping indicator (Kirby's `.txt` writer trims it).
+fn preprocess(src: &str, lenient: bool, dialect: Dialect) -> String {
+    /// An open block scalar.
+    struct Block {
+        /// Column of the node that owns it (-1: the document itself).
+        parent: isize,
+        /// Offset of its `|` or `>` in the output.
+        header: usize,
+        /// Whether the header gives the indentation (`|2`).
+        explicit: bool,
+        /// Whether a line with more than spaces was seen.
+        content: bool,
+    }
+    let symfony = dialect == Dialect::Symfony;
     let mut out = String::with_capacity(src.len() + 16);
-    // Column of the node that owns an open block scalar (-1: the document itself).
-    let mut block_parent: Option<isize> = None;
+    let mut block: Option<Block> = None;
     for line in src.split_inclusive('\n') {
         let (content, eol) = split_eol(line);
-        if let Some(parent) = block_parent {
+        if let Some(open) = &mut block {
             let indent = content.len() - content.trim_start_matches(' ').len();
-            if content.trim().is_empty() || indent as isize > parent {
-                out.push_str(line);
+            if content.trim().is_empty() || indent as isize > open.parent {
+                let spaces = content.bytes().all(|b| b == b' ');
+                if symfony && spaces && !open.explicit && !open.content {
+                    out.push_str(eol);
+                } else {
+                    open.content |= !spaces;
+                    out.push_str(line);
+                }
                 continue;
             }
         }
-        let (rewritten, header) = rewrite_line(content, lenient);
+        let (rewritten, header) = rewrite_line(content, lenient, dialect);
+        let start = out.len();
         out.push_str(&rewritten);
         out.push_str(eol);
-        block_parent = header;
+        block = header.map(|(parent, at)| Block {
+            parent,
+            header: start + at,
+            explicit: rewritten.as_bytes()[at + 1..]
+                .iter()
+                .take(2)
+                .any(|b| matches!(b, b'1'..=b'9')),
+            content: false,
+        });
+    }
+    if let Some(open) = block.filter(|_| symfony && !src.ends_with('\n')) {
+        let indicators = &out.as_bytes()[open.header + 1..];
+        match indicators
+            .iter()
+            .take(2)
+            .position(|b| matches!(b, b'+' | b'-'))
+        {
+            Some(k) if indicators[k] == b'+' => {
+                out.replace_range(open.header + 1 + k..open.header + 2 + k, "-");
+            }
+            Some(_) => {}
+            None => out.insert(open.header + 1, '-'),
+        }
     }
     out
 }
@@ -134,8 +312,8 @@ fn split_eol(line: &str) -> (&str, &str) {
 }
 
 /// Rewrites one line outside block scalars. Returns the new line and, if the line opens a
-/// block scalar, the column of the node that owns it.
-fn rewrite_line(line: &str, lenient: bool) -> (String, Option<isize>) {
+/// block scalar, the column of the node that owns it and the offset of its header.
+fn rewrite_line(line: &str, lenient: bool, dialect: Dialect) -> (String, Option<(isize, usize)>) {
     let bytes = line.as_bytes();
     let mut i = line.len() - line.trim_start_matches(' ').len();
     let mut dash_col: Option<usize> = None;
@@ -154,11 +332,16 @@ fn rewrite_line(line: &str, lenient: bool) -> (String, Option<isize>) {
     if rest.is_empty() || rest.starts_with('#') {
         return (line.to_owned(), None);
     }
-    if let Some(chomped) = block_header(rest) {
+    if let Some(chomped) = block_header(rest, dialect) {
         let parent = dash_col.map_or(-1, |c| c as isize);
-        return (format!("{}{chomped}", &line[..i]), Some(parent));
+        return (format!("{}{chomped}", &line[..i]), Some((parent, i)));
     }
     let Some(colon) = key_end(rest) else {
+        if dialect == Dialect::Symfony
+            && let Some(quoted) = quote_binary_int(rest)
+        {
+            return (format!("{}{quoted}", &line[..i]), None);
+        }
         return (line.to_owned(), None);
     };
     let key = &rest[..colon];
@@ -167,8 +350,16 @@ fn rewrite_line(line: &str, lenient: bool) -> (String, Option<isize>) {
     let value = after.trim_start_matches([' ', '\t']);
     let gap = &after[..after.len() - value.len()];
     let prefix = format!("{}{key}:{gap}", &line[..i]);
-    if let Some(chomped) = block_header(value) {
-        return (format!("{prefix}{chomped}"), Some(i as isize));
+    if let Some(chomped) = block_header(value, dialect) {
+        return (
+            format!("{prefix}{chomped}"),
+            Some((i as isize, prefix.len())),
+        );
+    }
+    if dialect == Dialect::Symfony
+        && let Some(quoted) = quote_binary_int(value)
+    {
+        return (format!("{prefix}{quoted}"), None);
     }
     if lenient && let Some(quoted) = quote_colon_value(value) {
         return (format!("{prefix}{quoted}"), None);
@@ -216,8 +407,8 @@ fn key_end(text: &str) -> Option<usize> {
 }
 
 /// If `value` is a block scalar header, returns it with a strip chomping indicator when it
-/// had none (Spyc trims trailing line breaks of literal blocks).
-fn block_header(value: &str) -> Option<String> {
+/// had none (Spyc trims trailing line breaks of literal blocks; symfony/yaml does not).
+fn block_header(value: &str, dialect: Dialect) -> Option<String> {
     let bytes = value.as_bytes();
     let indicator = *bytes.first()?;
     if indicator != b'|' && indicator != b'>' {
@@ -238,7 +429,7 @@ fn block_header(value: &str) -> Option<String> {
     if !(trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < tail.len())) {
         return None;
     }
-    Some(if chomping {
+    Some(if chomping || dialect == Dialect::Symfony {
         value.to_owned()
     } else {
         format!("{}-{}", &value[..1], &value[1..])
@@ -269,6 +460,18 @@ fn quote_colon_value(value: &str) -> Option<String> {
     } else {
         format!("{quoted} {comment}")
     })
+}
+
+/// symfony/yaml reads a plain `0b101` as a string (YAML 1.2 has no binary integers; its
+/// dumper leaves such strings unquoted), so the Symfony dialect quotes it.
+fn quote_binary_int(value: &str) -> Option<String> {
+    let text = value.trim_end_matches([' ', '\t']);
+    let digits = text
+        .strip_prefix(['+', '-'])
+        .unwrap_or(text)
+        .strip_prefix("0b")?;
+    (!digits.is_empty() && digits.bytes().all(|b| matches!(b, b'0' | b'1' | b'_')))
+        .then(|| format!("'{text}'"))
 }
 
 /// Expands tabs in leading indentation to spaces (tab stops of 4).
