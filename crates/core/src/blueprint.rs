@@ -554,6 +554,9 @@ pub struct Blueprints {
     pub site: Option<Blueprint>,
     /// Problems found while loading (file and message), reported at start-up.
     pub warnings: Vec<String>,
+    /// Every other blueprint file by name (`blocks/heading`, `fields/seo`), as written: what
+    /// block fieldsets and their `extends` load ([`crate::fieldsets`]).
+    pub mixins: HashMap<String, Value>,
 }
 
 impl Blueprints {
@@ -614,6 +617,7 @@ impl Blueprints {
             }
         }
         out.users.sort_keys();
+        out.mixins = load_mixins(dir);
         out
     }
 
@@ -801,6 +805,36 @@ fn resolve_layout(
             }
         }
     }
+}
+
+/// The blueprint files outside `pages/`, `files/` and `users/` (a few levels deep), by name.
+fn load_mixins(dir: &Path) -> HashMap<String, Value> {
+    let mut out = HashMap::new();
+    let mut todo = vec![(dir.to_path_buf(), String::new(), 0)];
+    while let Some((folder, prefix, depth)) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(name) = e.file_name().into_string() else {
+                continue;
+            };
+            let path = e.path();
+            if path.is_dir() {
+                let top = depth == 0 && matches!(name.as_str(), "pages" | "files" | "users");
+                if depth < 3 && !top && !name.starts_with('.') {
+                    todo.push((path, format!("{prefix}{name}/"), depth + 1));
+                }
+            } else if let Some(stem) = name
+                .strip_suffix(".yml")
+                .or_else(|| name.strip_suffix(".yaml"))
+                && let Ok(v) = load_yaml(&path)
+            {
+                out.insert(format!("{prefix}{stem}"), v);
+            }
+        }
+    }
+    out
 }
 
 fn load_yaml(path: &Path) -> Result<Value, String> {

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod blueprint;
 pub mod collections;
 pub mod error;
+pub mod fieldsets;
 pub mod format;
 pub mod kirbytext;
 pub mod language;
