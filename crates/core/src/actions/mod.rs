@@ -4,6 +4,7 @@
 //! snapshot. This module holds what all actions share: converting API values to stored
 //! text, merging and validating content, and writing content files.
 
+pub mod blocks;
 pub mod changes;
 pub mod file;
 pub mod language;
@@ -299,15 +300,8 @@ pub fn to_stored_for(
             Value::String(s) => s.clone(),
             other => yaml::dump(other),
         },
-        "blocks" | "layout" => match v {
-            Value::Array(a) if a.is_empty() => String::new(),
-            Value::Array(a) => {
-                let blocks: Vec<Value> = a.iter().map(normalize_block).collect();
-                serde_json::to_string(&blocks).unwrap_or_default()
-            }
-            Value::String(s) => s.clone(),
-            other => serde_json::to_string(other).unwrap_or_default(),
-        },
+        "blocks" => blocks::store_blocks(snap, owner, f, v),
+        "layout" => blocks::store_layouts(snap, owner, f, v),
         "pages" | "files" | "users" => {
             let items: Vec<String> = match v {
                 Value::Array(a) => a
@@ -325,8 +319,8 @@ pub fn to_stored_for(
                 ))
             }
         }
-        "date" => store_date(&scalar(v).unwrap_or_default(), f.has_time()),
-        "time" => store_time(&scalar(v).unwrap_or_default()),
+        "date" => store_date_in(&scalar(v).unwrap_or_default(), f.has_time(), step(f)),
+        "time" => store_time_in(&scalar(v).unwrap_or_default(), step(f)),
         "writer" => strip_unsafe_html(&scalar(v).unwrap_or_default()),
         _ => match v {
             Value::String(s) => s.clone(),
@@ -427,25 +421,6 @@ fn structure_row(
         }
     }
     out
-}
-
-/// A block as Kirby stores it: `{content, id, isHidden, type}`, with a new v4 id if missing.
-fn normalize_block(b: &Value) -> Value {
-    let Value::Object(o) = b else {
-        return b.clone();
-    };
-    let id = o
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .unwrap_or_else(uuid_v4);
-    json!({
-        "content": o.get("content").cloned().unwrap_or_else(|| json!({})),
-        "id": id,
-        "isHidden": o.get("isHidden").and_then(Value::as_bool).unwrap_or(false),
-        "type": o.get("type").cloned().unwrap_or(Value::Null),
-    })
 }
 
 /// A page/file/user reference (id, UUID or picker object) as a stored UUID.
@@ -618,8 +593,10 @@ fn restore(snap: &Snapshot, owner: Option<FileParent>, f: &Field, raw: &str) -> 
             }
             _ => raw.to_string(),
         },
-        "date" => store_date(raw, f.has_time()),
-        "time" => store_time(raw),
+        "date" => store_date_in(raw, f.has_time(), step(f)),
+        "time" => store_time_in(raw, step(f)),
+        "blocks" => blocks::store_blocks(snap, owner, f, &Value::String(raw.to_string())),
+        "layout" => blocks::store_layouts(snap, owner, f, &Value::String(raw.to_string())),
         "select" | "radio" | "toggles" => only_options(f, vec![raw.trim().to_string()])
             .pop()
             .unwrap_or_default(),
@@ -628,14 +605,75 @@ fn restore(snap: &Snapshot, owner: Option<FileParent>, f: &Field, raw: &str) -> 
     }
 }
 
+/// What `default: now` fills a date or time field with: the current time (UTC) as the
+/// field stores it, rounded to its step.
+pub fn now_for(f: &Field) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (days, clock) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let text = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        clock / 3600,
+        clock / 60 % 60,
+        clock % 60
+    );
+    match f.kind.as_str() {
+        "time" => store_time_in(&text[11..], step(f)),
+        _ => store_date_in(&text, f.has_time(), step(f)),
+    }
+}
+
+/// Kirby's `Date::stepConfig` of a date or time field in seconds: a number is a size in the
+/// default unit, a string a unit, an object `{size, unit}`. Times (and dates with `time`,
+/// from `time.step`) default to five minutes, plain dates to one day.
+pub fn step(f: &Field) -> i64 {
+    let (raw, default) = match f.kind.as_str() {
+        "time" => (f.props.get("step"), (5, "minute")),
+        _ if f.has_time() || f.props.get("time").is_some_and(Value::is_object) => (
+            f.props.get("time").and_then(|t| t.get("step")),
+            (5, "minute"),
+        ),
+        _ => (f.props.get("step"), (1, "day")),
+    };
+    let (mut size, mut unit) = (default.0, default.1.to_string());
+    match raw {
+        Some(Value::Number(n)) => size = n.as_i64().unwrap_or(size),
+        Some(Value::String(s)) => unit = s.to_lowercase(),
+        Some(Value::Object(o)) => {
+            if let Some(n) = o.get("size").and_then(Value::as_i64) {
+                size = n;
+            }
+            if let Some(u) = o.get("unit").and_then(Value::as_str) {
+                unit = u.to_lowercase();
+            }
+        }
+        _ => {}
+    }
+    let unit_secs = match unit.as_str() {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        _ => 86_400,
+    };
+    (size.max(1) * unit_secs).max(1)
+}
+
 /// A date as Kirby's date field stores it: `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM:SS` with
 /// `time: true`, rounded to the field's step (a day without time, five minutes with);
 /// ISO (`2024-01-05[ T]09:30[:00]`) and `DD.MM.YYYY` are read; anything else is `''`.
 pub fn store_date(raw: &str, time: bool) -> String {
+    store_date_in(raw, time, if time { 300 } else { 86_400 })
+}
+
+/// [`store_date`] rounded to `step` seconds (see [`step`]).
+pub fn store_date_in(raw: &str, time: bool, step: i64) -> String {
     let Some((days, secs)) = parse_datetime(raw.trim()) else {
         return String::new();
     };
-    let step = if time { 300 } else { 86_400 };
+    let step = step.max(1);
     let total = days * 86_400 + ((secs + step / 2) / step) * step;
     let (day, rest) = (total.div_euclid(86_400), total.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(day);
@@ -654,10 +692,16 @@ pub fn store_date(raw: &str, time: bool) -> String {
 /// A time as Kirby's time field stores it: `HH:MM:SS` rounded to five minutes; `''` when
 /// it is not a time of day.
 pub fn store_time(raw: &str) -> String {
+    store_time_in(raw, 300)
+}
+
+/// [`store_time`] rounded to `step` seconds (see [`step`]).
+pub fn store_time_in(raw: &str, step: i64) -> String {
     let Some(secs) = parse_clock(raw.trim()) else {
         return String::new();
     };
-    let rounded = ((secs + 150) / 300 * 300).min(86_100);
+    let step = step.clamp(1, 86_400);
+    let rounded = ((secs + step / 2) / step * step).min(86_399 / step * step);
     format!(
         "{:02}:{:02}:{:02}",
         rounded / 3600,
@@ -1200,6 +1244,20 @@ mod tests {
         assert_eq!(store_date("not-a-date", false), "");
         assert_eq!(store_time("9:05"), "09:05:00");
         assert_eq!(store_time("25:61"), "");
+        let field = |def: Value| {
+            crate::blueprint::parse_fields(&json!({ "f": def }))
+                .pop()
+                .unwrap()
+        };
+        let quarter = field(json!({"type": "time", "step": 15}));
+        assert_eq!(step(&quarter), 900);
+        assert_eq!(store_time_in("18:07", step(&quarter)), "18:00:00");
+        assert_eq!(store_time_in("18:08", step(&quarter)), "18:15:00");
+        assert_eq!(store_time_in("23:59", step(&quarter)), "23:45:00");
+        let hourly = field(json!({"type": "date", "time": {"step": {"unit": "hour"}}}));
+        assert_eq!(step(&hourly), 5 * 3600);
+        assert_eq!(step(&field(json!({"type": "date"}))), 86_400);
+        assert_eq!(step(&field(json!({"type": "date", "time": true}))), 300);
     }
 
     #[test]

@@ -188,13 +188,14 @@ pub fn create(
         content.insert("title".into(), t);
     }
     for f in bp.fields.iter().filter(|f| f.stores_value()) {
-        let v = match get(&f.name).and_then(raw_stored) {
-            Some(v) => v,
-            // A toggle without a value is stored as `false`, like Kirby's form does.
-            None if f.kind == "toggle" => "false".into(),
-            None => String::new(),
+        // Submitted values are stored raw; the others get the form's stored defaults.
+        let v = match get(&f.name) {
+            Some(v) => raw_stored(v).or_else(|| default_stored(snap, f)),
+            None => default_stored(snap, f),
         };
-        content.insert(f.name.clone(), v);
+        if let Some(v) = v {
+            content.insert(f.name.clone(), v);
+        }
     }
     for (k, v) in &submitted {
         if !content.contains_key(k)
@@ -240,6 +241,23 @@ pub fn create(
         Some(p) => format!("{}/{slug}", snap.pages[p].id),
         None => slug,
     })
+}
+
+/// What a new page stores for a field it was not given (Kirby's `createDefaultContent`): the
+/// field's `default` as the form stores it (`now` is the current time for dates and times),
+/// `false` for a toggle, else empty; `None` (no line at all) for a hidden field without one.
+fn default_stored(snap: &Snapshot, f: &crate::blueprint::Field) -> Option<String> {
+    match f.props.get("default") {
+        Some(Value::String(s)) if s == "now" && matches!(f.kind.as_str(), "date" | "time") => {
+            Some(super::now_for(f))
+        }
+        Some(d) if !d.is_null() => Some(super::to_stored(snap, Some(f), d).unwrap_or_default()),
+        _ => match f.kind.as_str() {
+            "hidden" => None,
+            "toggle" => Some("false".into()),
+            _ => Some(String::new()),
+        },
+    }
 }
 
 /// Stored fields in order: (key, text).

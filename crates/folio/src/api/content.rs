@@ -3,9 +3,12 @@
 
 use serde_json::{Map, Value, json};
 
+use folio_core::actions::blocks::{self, Block};
 use folio_core::blueprint::Field;
+use folio_core::fieldsets::Fieldsets;
 use folio_core::format::yaml;
 use folio_core::model::{Content, File, FileParent, PageIdx, UserIdx};
+use folio_core::query::{FileRef, Model};
 use folio_core::snapshot::UuidTarget;
 
 use super::views::{V, php_object};
@@ -95,10 +98,16 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
             _ if raw.trim().is_empty() => Value::String(String::new()),
             _ => Value::Null,
         },
-        "blocks" | "layout" => match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Array(a)) => Value::Array(a),
-            _ => Value::Array(Vec::new()),
-        },
+        "time" => json!(folio_core::actions::store_time_in(
+            raw,
+            folio_core::actions::step(f)
+        )),
+        "blocks" => {
+            let sets = Fieldsets::of(&v.snap.blueprints, f);
+            let list = blocks::blocks_of(&blocks::parse_blocks(&json!(raw)));
+            Value::Array(form_blocks(v, &sets, &list, owner))
+        }
+        "layout" => layouts(v, f, raw, owner),
         "pages" => Value::Array(
             refs(raw)
                 .iter()
@@ -119,7 +128,7 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
                 .iter()
                 .filter_map(|r| resolve_file(v, r, owner))
                 .filter(|file| v.listable_file(file))
-                .map(|file| v.file_picker_with(file, f.props.get("image")))
+                .map(|file| file_item(v, f, file))
                 .collect(),
         ),
         "users" => Value::Array(
@@ -131,6 +140,119 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         ),
         _ => Value::String(raw.to_string()),
     }
+}
+
+/// A file as the picker item of a files field: the field's `image:` settings and `layout`
+/// (cards and cardlets get their own preview sizes), and its `text:`/`info:` templates.
+pub fn file_item(v: &V<'_>, f: &Field, file: &File) -> Value {
+    let mut item = v.file_picker_with(file, f.props.get("image"));
+    let layout = f
+        .props
+        .get("layout")
+        .and_then(Value::as_str)
+        .unwrap_or("list");
+    let idx = v
+        .snap
+        .files_of(file.parent)
+        .iter()
+        .position(|x| x.filename == file.filename);
+    if let (Some(idx), Value::Object(m)) = (idx, &mut item) {
+        let model = Model::File(FileRef {
+            parent: file.parent,
+            idx,
+        });
+        if layout != "list" && m.get("image").is_some_and(|i| !i.is_null()) {
+            m.insert(
+                "image".into(),
+                v.panel_image(model, f.props.get("image"), layout),
+            );
+        }
+        for key in ["text", "info"] {
+            if let Some(Value::String(t)) = f.props.get(key) {
+                m.insert(key.into(), json!(v.model_string(model, t, true)));
+            }
+        }
+    }
+    item
+}
+
+/// Blocks with their content as their fieldsets' forms show it (a block of an unknown
+/// type as it is).
+pub fn form_blocks(v: &V<'_>, sets: &Fieldsets, list: &[Block], owner: FileParent) -> Vec<Value> {
+    list.iter()
+        .map(|b| match sets.find(&b.kind) {
+            Some(set) => Block {
+                content: form_content(v, &set.fields, &b.content, owner),
+                ..b.clone()
+            }
+            .to_json(),
+            None => b.to_json(),
+        })
+        .collect()
+}
+
+/// A fieldset form's values: each field with a value in order (a missing one with its
+/// type's empty value), then the content's other keys.
+pub fn form_content(
+    v: &V<'_>,
+    fields: &[Field],
+    content: &Map<String, Value>,
+    owner: FileParent,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for f in fields.iter().filter(|f| f.stores_value()) {
+        let value = match content.get(&f.name) {
+            Some(cell) => typed(v, f, &cell_text(f, cell), owner),
+            None => empty_value(f),
+        };
+        out.insert(f.name.clone(), value);
+    }
+    for (k, val) in content {
+        if !fields.iter().any(|f| &f.name == k) {
+            out.insert(k.clone(), val.clone());
+        }
+    }
+    out
+}
+
+/// The value a form field has before it is filled (Kirby's `emptyValue`).
+pub fn empty_value(f: &Field) -> Value {
+    match f.kind.as_str() {
+        "files" | "pages" | "users" | "structure" | "tags" | "checkboxes" | "multiselect"
+        | "blocks" | "layout" | "entries" => json!([]),
+        "toggle" | "list" | "hidden" | "object" | "link" => Value::Null,
+        _ => json!(""),
+    }
+}
+
+/// A block content value as the text a content file would hold.
+fn cell_text(f: &Field, v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other if matches!(f.kind.as_str(), "blocks" | "layout") => other.to_string(),
+        other => yaml::dump(other),
+    }
+}
+
+/// A layout field's rows as the form shows them: settings through the `settings` form,
+/// every block through its fieldset's form. Only JSON is read (anything else is no rows).
+fn layouts(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
+    let sets = Fieldsets::of(&v.snap.blueprints, f);
+    let settings = blocks::settings_fields(v.snap, f);
+    Value::Array(
+        blocks::parse_layouts(&json!(raw))
+            .into_iter()
+            .map(|mut row| {
+                if let Some(fields) = &settings {
+                    row.attrs = form_content(v, fields, &row.attrs, owner);
+                }
+                row.to_json(|list| form_blocks(v, &sets, list, owner))
+            })
+            .collect(),
+    )
 }
 
 fn number(raw: &str) -> Value {
