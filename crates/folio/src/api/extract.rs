@@ -209,6 +209,12 @@ fn route_params(matched: &str, raw_path: &str) -> Option<Vec<String>> {
     loop {
         match (pattern.next(), raw.next()) {
             (None, None) => return Some(params),
+            // Kirby's `(:all?)`: the rest of the path, whatever it holds.
+            (Some(p), Some(r)) if p.starts_with("{*") => {
+                let rest: Vec<&str> = std::iter::once(r).chain(raw).collect();
+                params.push(rest.join("/"));
+                return Some(params);
+            }
             (Some(p), Some(r)) if p.starts_with('{') => {
                 if !folio_wire::query::is_any_segment(r) {
                     return None;
@@ -229,7 +235,11 @@ fn kirby_route(matched: &str, slug: &str) -> String {
         .map(|m| m.trim_start_matches('/'))
         .unwrap_or(matched);
     rest.split('/')
-        .map(|s| if s.starts_with('{') { ANY } else { s })
+        .map(|s| match s {
+            s if s.starts_with("{*") => "(.*)",
+            s if s.starts_with('{') => ANY,
+            s => s,
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -458,5 +468,17 @@ mod tests {
             format!("pages/{ANY}/files")
         );
         assert_eq!(kirby_route("/rest/site", "rest"), "site");
+        assert_eq!(
+            route_params(
+                "/api/pages/{id}/fields/{field}/{*path}",
+                "/api/pages/a/fields/body/fieldsets/image/fields/image"
+            ),
+            Some(vec![
+                "a".to_string(),
+                "body".to_string(),
+                "fieldsets/image/fields/image".to_string()
+            ]),
+            "(:all?)"
+        );
     }
 }

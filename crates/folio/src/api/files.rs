@@ -235,7 +235,7 @@ fn first_file(form: &multipart::Form) -> Option<FilePart> {
 }
 
 /// Kirby's "No files were uploaded" (a plain PHP exception: generic 500).
-fn no_files() -> Error {
+pub(super) fn no_files() -> Error {
     Error::internal("No files were uploaded")
 }
 
@@ -321,7 +321,7 @@ async fn upload(call: Call, owner: Owner) -> ApiResult {
 }
 
 /// Creates one uploaded file (a part without a filename is PHP's "no file").
-fn create_one(
+pub(super) fn create_one(
     ctx: &folio_core::actions::Ctx<'_>,
     parent: FileParent,
     part: &FilePart,
@@ -713,7 +713,7 @@ fn render(
 
 /// Kirby's upload answer: one file → `{status, data}` or 400 `{status, message}`; several →
 /// `{status, data: {name: file}}` or, if any failed, 400 `{status, errors: {name: message}}`.
-fn upload_envelope(results: Vec<(String, Result<Value, Error>)>, debug: bool) -> Reply {
+pub(super) fn upload_envelope(results: Vec<(String, Result<Value, Error>)>, debug: bool) -> Reply {
     let message = |e: &Error| match e {
         Error::Unexpected { .. } if !debug => crate::app::UNEXPECTED.to_string(),
         other => other.to_string(),

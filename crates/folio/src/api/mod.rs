@@ -11,6 +11,7 @@ pub mod blueprints;
 pub mod cache;
 pub mod content;
 pub mod extract;
+pub mod fields;
 pub mod files;
 pub mod languages;
 pub mod lookup;
@@ -85,6 +86,7 @@ pub fn table(languages: bool) -> table::Table {
         .merge(site::routes())
         .merge(pages::routes())
         .merge(files::routes())
+        .merge(fields::routes())
         .merge(users::routes())
         .merge(roles::routes());
     if languages {

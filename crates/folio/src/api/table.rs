@@ -241,7 +241,7 @@ pub fn openapi(ops: &[Op], slug: &str) -> Value {
             .then(a.method.as_str().cmp(b.method.as_str()))
     });
     for op in sorted {
-        let full = format!("/{slug}{}", op.path);
+        let full = format!("/{slug}{}", op.path.replace("{*", "{"));
         let item = paths
             .entry(full)
             .or_insert_with(|| Value::Object(Map::new()));
@@ -249,12 +249,17 @@ pub fn openapi(ops: &[Op], slug: &str) -> Value {
             .path
             .split('/')
             .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| {
-                json!({
+            .map(|name| match name.strip_prefix('*') {
+                Some(rest) => json!({
+                    "name": rest, "in": "path", "required": true,
+                    "description": "Kirby's `(:all?)`: the rest of the path",
+                    "schema": {"type": "string"}
+                }),
+                None => json!({
                     "name": name, "in": "path", "required": true,
                     "description": "Kirby's `(:any)`: letters, digits and `._-%= +@()`; page ids use `+` for `/`",
                     "schema": {"type": "string", "pattern": "^[a-zA-Z0-9._\\-%= +@()]+$"}
-                })
+                }),
             })
             .collect();
         if op.method == Method::GET {
@@ -271,7 +276,7 @@ pub fn openapi(ops: &[Op], slug: &str) -> Value {
             }
         }
         let mut operation = json!({
-            "operationId": format!("{}{}", op.method.as_str().to_ascii_lowercase(), op.path.replace(['/', '{', '}', '+'], "_")),
+            "operationId": format!("{}{}", op.method.as_str().to_ascii_lowercase(), op.path.replace(['/', '{', '}', '+', '*'], "_")),
             "summary": op.doc.summary,
             "tags": [op.tag],
             "parameters": params,

@@ -29,6 +29,8 @@ fn concrete(path: &str) -> String {
         .replace("{op}", "save")
         .replace("{code}", "en")
         .replace("{name}", "admin")
+        .replace("{field}", "text")
+        .replace("{path}", "files")
 }
 
 #[test]
