@@ -11,6 +11,7 @@ mod support;
 mod auth;
 mod conformance;
 mod disk;
+mod fields;
 mod languages;
 mod layering;
 mod lookups;
