@@ -51,11 +51,13 @@ impl Fieldsets {
         Fieldsets::from_prop(blueprints, field.props.get("fieldsets"))
     }
 
-    /// The fieldsets a `fieldsets:` value names (missing, `null` or a string: the defaults).
+    /// The fieldsets a `fieldsets:` value names (missing or `null`: the defaults; a string,
+    /// as in Kirby, none).
     pub fn from_prop(blueprints: &Blueprints, prop: Option<&Value>) -> Fieldsets {
         let mut out = Fieldsets::default();
         match prop {
             Some(v @ (Value::Array(_) | Value::Object(_))) => out.add(blueprints, v, 0),
+            Some(Value::String(_)) => {}
             _ => {
                 let list = Value::Array(DEFAULT_TYPES.iter().map(|t| json!(t)).collect());
                 out.add(blueprints, &list, 0);
@@ -321,6 +323,8 @@ mod tests {
         assert_eq!(heading.fields.len(), 1);
         assert_eq!(heading.fields[0].kind, "text");
         assert!(none.find("table").is_none());
+        let named = Fieldsets::of(&bps, &field(json!({"type": "blocks", "fieldsets": "all"})));
+        assert!(named.sets.is_empty(), "a string names no fieldsets");
 
         let listed = Fieldsets::of(
             &bps,
