@@ -1639,11 +1639,14 @@ mod tests {
         replace(&ctx, parent, "readme.md", &up("readme.png", PNG_1X1)).unwrap();
         assert_eq!(std::fs::read(dir.join("readme.md")).unwrap(), PNG_1X1);
 
-        // Meta update keeps the field order; privileged keys are ignored.
-        for key in ["template", "Uuid"] {
-            let input = serde_json::json!({"alt": "x", key: "document"});
+        // Meta update keeps the field order; privileged keys are refused, and so is a
+        // template that is not a name.
+        for input in [
+            serde_json::json!({"alt": "x", "Uuid": "document"}),
+            serde_json::json!({"alt": "x", "template": 5}),
+        ] {
             let err = update(&ctx, parent, "lamp.png", input.as_object().unwrap()).unwrap_err();
-            assert_eq!(err.code(), 400, "{key}");
+            assert_eq!(err.code(), 400, "{input}");
         }
         assert_eq!(
             std::fs::read_to_string(dir.join("lamp.png.txt")).unwrap(),

@@ -6,7 +6,7 @@
 //! the watcher sees a change (see `watch.rs`), never read from disk per request.
 
 pub mod assets;
-pub(crate) mod date;
+use folio_core::date;
 mod filters;
 pub mod media;
 mod objects;

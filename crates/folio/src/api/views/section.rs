@@ -30,9 +30,9 @@ impl Host for V<'_> {
     }
 
     fn to_date(&self, value: &str, format: Option<&str>) -> Option<Val> {
-        let ts = crate::site::date::parse(value)?;
+        let ts = folio_core::date::parse(value)?;
         Some(match format {
-            Some(f) => Val::Str(crate::site::date::format(ts, f)),
+            Some(f) => Val::Str(folio_core::date::format(ts, f)),
             None => Val::Int(ts),
         })
     }
@@ -1173,8 +1173,8 @@ impl<'s> V<'s> {
 fn form_value(kind: Option<&str>, raw: Option<String>) -> Value {
     let Some(raw) = raw else { return Value::Null };
     match kind {
-        Some("date") => match crate::site::date::parse(&raw) {
-            Some(ts) => json!(crate::site::date::format(ts, "Y-m-d H:i:s")),
+        Some("date") => match folio_core::date::parse(&raw) {
+            Some(ts) => json!(folio_core::date::format(ts, "Y-m-d H:i:s")),
             None => json!(""),
         },
         _ => json!(raw),

@@ -561,20 +561,16 @@ fn aliases_of_protected_keys_are_refused_everywhere() {
             assert_eq!(r.json()["key"], "error.invalidArgument");
         }
     }
-    // A file's template decides its blueprint (only `changeTemplate` may change it); the
-    // model keys are refused on pages and files alike.
-    for key in ["template", "blueprint", "options", "permissions", "isdraft"] {
+    // The model keys are refused on pages and files alike (a file's `template` is the one
+    // exception, for users who may change templates: see
+    // `file_template_changes_through_content_need_change_template`).
+    for key in ["blueprint", "options", "permissions", "isdraft"] {
         for alias in aliases(key) {
             let body = json!({ alias.clone(): "document" });
-            let paths: &[&str] = if key == "template" {
-                &["/api/pages/about/files/portrait.png"]
-            } else {
-                &[
-                    "/api/pages/about/files/portrait.png",
-                    "/api/pages/blog+winter-log",
-                ]
-            };
-            for path in paths {
+            for path in [
+                "/api/pages/about/files/portrait.png",
+                "/api/pages/blog+winter-log",
+            ] {
                 let r = call(&server, admin, "PATCH", path, Some(body.clone()));
                 assert_eq!(r.status, 400, "PATCH {path} {alias:?}: {}", r.text());
             }

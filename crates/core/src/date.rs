@@ -1,4 +1,4 @@
-//! Dates for templates: Kirby's `toDate()` reads a date field (`2025-03-01`,
+//! Dates as Kirby reads and prints them: `toDate()` reads a date field (`2025-03-01`,
 //! `2025-03-01 12:30`, ISO 8601, or a unix time) and formats it with PHP `date()` format
 //! characters. Times without an offset are taken as UTC; there is no calendar crate.
 
