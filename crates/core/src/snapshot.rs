@@ -26,6 +26,9 @@ pub struct SnapshotOptions {
     pub salt: Option<String>,
     /// Names skipped when scanning folders (`content.ignore`).
     pub ignore: Vec<String>,
+    /// The YAML library of `yaml.handler`: how structure, object and list fields are
+    /// written and read.
+    pub yaml: crate::format::yaml::Handler,
 }
 
 impl Default for SnapshotOptions {
@@ -46,6 +49,7 @@ impl Default for SnapshotOptions {
             .into_iter()
             .map(String::from)
             .collect(),
+            yaml: crate::format::yaml::Handler::Spyc,
         }
     }
 }

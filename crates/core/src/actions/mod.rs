@@ -204,12 +204,17 @@ pub fn uuid_v4() -> String {
 /// A value stored *raw*, as Kirby stores the content of a page create: booleans as `1`/`0`,
 /// numbers as decimals, arrays and objects as YAML. `None` for `null` (field skipped).
 pub fn raw_stored(v: &Value) -> Option<String> {
+    raw_stored_as(yaml::Handler::Spyc, v)
+}
+
+/// [`raw_stored`] with the site's YAML writer (`yaml.handler`).
+pub fn raw_stored_as(handler: yaml::Handler, v: &Value) -> Option<String> {
     Some(match v {
         Value::Null => return None,
         Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
-        other => yaml::dump(other),
+        other => handler.dump(other),
     })
 }
 
@@ -231,8 +236,9 @@ pub fn to_stored_for(
     if v.is_null() {
         return None;
     }
+    let yaml = snap.options.yaml;
     let Some(f) = field else {
-        return raw_stored(v);
+        return raw_stored_as(yaml, v);
     };
     Some(match f.kind.as_str() {
         "toggle" => match v {
@@ -279,8 +285,8 @@ pub fn to_stored_for(
                 only_options(f, vec![value]).pop().unwrap_or_default()
             }
         },
+        // An empty list is written by the YAML writer too (Spyc: nothing, Symfony: `[]`).
         "structure" => match v {
-            Value::Array(rows) if rows.is_empty() => String::new(),
             Value::Array(rows) => {
                 let rows: Vec<Value> = rows
                     .iter()
@@ -289,16 +295,16 @@ pub fn to_stored_for(
                         other => other.clone(),
                     })
                     .collect();
-                yaml::dump(&Value::Array(rows))
+                yaml.dump(&Value::Array(rows))
             }
             Value::String(s) => s.clone(),
-            other => yaml::dump(other),
+            other => yaml.dump(other),
         },
         "object" => match v {
             Value::Object(o) if o.is_empty() => String::new(),
-            Value::Object(o) => yaml::dump(&Value::Object(structure_row(snap, owner, f, o))),
+            Value::Object(o) => yaml.dump(&Value::Object(structure_row(snap, owner, f, o))),
             Value::String(s) => s.clone(),
-            other => yaml::dump(other),
+            other => yaml.dump(other),
         },
         "blocks" => blocks::store_blocks(snap, owner, f, v),
         "layout" => blocks::store_layouts(snap, owner, f, v),
@@ -311,22 +317,24 @@ pub fn to_stored_for(
                 Value::String(s) if s.trim().is_empty() => Vec::new(),
                 other => reference(snap, owner, &f.kind, other).into_iter().collect(),
             };
-            if items.is_empty() {
-                String::new()
-            } else {
-                yaml::dump(&Value::Array(
-                    items.into_iter().map(Value::String).collect(),
-                ))
-            }
+            yaml.dump(&Value::Array(
+                items.into_iter().map(Value::String).collect(),
+            ))
         }
         "date" => store_date_in(&scalar(v).unwrap_or_default(), f.has_time(), step(f)),
         "time" => store_time_in(&scalar(v).unwrap_or_default(), step(f)),
         "writer" => strip_unsafe_html(&scalar(v).unwrap_or_default()),
+        // The textarea field trims its value (PHP's `trim`), also inside structures.
+        "textarea" if v.is_string() => v
+            .as_str()
+            .unwrap_or_default()
+            .trim_matches([' ', '\t', '\n', '\r', '\0', '\x0B'])
+            .to_owned(),
         _ => match v {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
-            other => yaml::dump(other),
+            other => yaml.dump(other),
         },
     })
 }
@@ -396,8 +404,28 @@ fn structure_row(
             .map(|(_, v)| v.clone())
             .unwrap_or(Value::Null);
         let stored = to_stored_for(snap, owner, Some(sf), &v).unwrap_or_default();
-        // Number cells stay numbers in the YAML, as Kirby's number field stores them.
+        // Number cells stay numbers in the YAML, as Kirby's number field stores them: PHP
+        // floats, which Spyc writes like integers when whole and symfony/yaml as `3.0`.
+        let float = |s: &str| s.parse::<f64>().ok().and_then(serde_json::Number::from_f64);
         let cell = match sf.kind.as_str() {
+            // Fields that store lists or maps nest them in the row.
+            "structure" | "pages" | "files" | "users" | "entries" => snap
+                .options
+                .yaml
+                .parse(&stored)
+                .ok()
+                .filter(Value::is_array)
+                .unwrap_or(Value::Array(Vec::new())),
+            "object" => snap
+                .options
+                .yaml
+                .parse(&stored)
+                .ok()
+                .filter(Value::is_object)
+                .unwrap_or(Value::String(String::new())),
+            "number" | "range" if snap.options.yaml != yaml::Handler::Spyc => float(&stored)
+                .map(Value::Number)
+                .unwrap_or(Value::String(stored)),
             "number" | "range" => stored
                 .parse::<i64>()
                 .map(Value::from)
@@ -584,10 +612,10 @@ pub fn submit(
 /// becomes empty), options fields keep only their options; other types keep their text.
 fn restore(snap: &Snapshot, owner: Option<FileParent>, f: &Field, raw: &str) -> String {
     if raw.trim().is_empty() {
-        return String::new();
+        return empty_stored(snap, f);
     }
     match f.kind.as_str() {
-        "structure" => match yaml::parse(raw) {
+        "structure" => match snap.options.yaml.parse(raw) {
             Ok(rows @ Value::Array(_)) => {
                 to_stored_for(snap, owner, Some(f), &rows).unwrap_or_else(|| raw.to_string())
             }
@@ -602,6 +630,17 @@ fn restore(snap: &Snapshot, owner: Option<FileParent>, f: &Field, raw: &str) -> 
             .unwrap_or_default(),
         "checkboxes" | "multiselect" => only_options(f, split_list(raw)).join(", "),
         _ => raw.to_string(),
+    }
+}
+
+/// What the form stores for an empty field: an empty list for the fields that store one
+/// (written as nothing by Spyc, as `[]` by symfony/yaml), else nothing.
+pub fn empty_stored(snap: &Snapshot, f: &Field) -> String {
+    match f.kind.as_str() {
+        "structure" | "pages" | "files" | "users" | "entries" => {
+            snap.options.yaml.dump(&Value::Array(Vec::new()))
+        }
+        _ => String::new(),
     }
 }
 

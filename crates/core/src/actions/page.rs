@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 use super::{
-    Change, Ctx, ensure_unchanged, io_error, new_uuid, on_disk, raw_stored, refuse_privileged,
-    submit, to_front, validate, with_fallback, write_content, write_content_over,
+    Change, Ctx, ensure_unchanged, io_error, new_uuid, on_disk, refuse_privileged, submit,
+    to_front, validate, with_fallback, write_content, write_content_over,
 };
 use crate::format::txt;
 use crate::model::{Content, FileParent, PageIdx, Status};
@@ -178,6 +178,7 @@ pub fn create(
     // Title first, then every blueprint field, then other submitted fields, then the UUID.
     let bp = snap.blueprints.page(&template);
     let mut content = Content::new();
+    let raw_stored = |v: &Value| super::raw_stored_as(snap.options.yaml, v);
     let submitted: Vec<(String, &Value)> = content_in
         .iter()
         .map(|(k, v)| (txt::canonical_key(k), v))
@@ -255,7 +256,7 @@ fn default_stored(snap: &Snapshot, f: &crate::blueprint::Field) -> Option<String
         _ => match f.kind.as_str() {
             "hidden" => None,
             "toggle" => Some("false".into()),
-            _ => Some(String::new()),
+            _ => Some(super::empty_stored(snap, f)),
         },
     }
 }
@@ -270,6 +271,7 @@ fn translations_of(snap: &Snapshot, input: &Map<String, Value>) -> Result<Vec<(S
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
+    let raw_stored = |v: &Value| super::raw_stored_as(snap.options.yaml, v);
     for entry in entries {
         let Value::Object(entry) = entry else {
             continue;

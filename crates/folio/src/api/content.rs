@@ -93,7 +93,7 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         ),
         "select" | "radio" | "toggles" if !f.allows(raw.trim()) => Value::String(String::new()),
         "structure" => structure(v, f, raw, owner),
-        "object" => match yaml::parse(raw) {
+        "object" => match v.snap.options.yaml.parse(raw) {
             Ok(Value::Object(o)) => Value::Object(o),
             _ if raw.trim().is_empty() => Value::String(String::new()),
             _ => Value::Null,
@@ -310,7 +310,7 @@ fn structure(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
     if raw.trim().is_empty() {
         return Value::Array(Vec::new());
     }
-    let rows = match yaml::parse(raw) {
+    let rows = match v.snap.options.yaml.parse(raw) {
         Ok(Value::Array(rows)) => rows,
         _ => return Value::Array(Vec::new()),
     };

@@ -106,6 +106,11 @@ pub fn snapshot_options(config: &Config) -> SnapshotOptions {
         home: config.string("home").unwrap_or_else(|| "home".into()),
         error: config.string("error").unwrap_or_else(|| "error".into()),
         salt: config.string("content.salt"),
+        yaml: folio_core::format::yaml::Handler::from_options(
+            config.string("yaml.handler").as_deref(),
+            Some(config.int("yaml.params.inline", 9999)),
+            Some(config.int("yaml.params.indent", 2)),
+        ),
         ..SnapshotOptions::default()
     }
 }
