@@ -3,7 +3,8 @@
 //! and talks to it over real sockets. Folders follow what they test: `auth/` (login,
 //! sessions, Basic, CSRF), `permissions/` (every route for every role), `security/`
 //! (Kirby's advisories and attacks), `render/` (templates and assets), `conformance/` (the
-//! recorded Kirby scenarios), `openapi.rs` (the API description).
+//! recorded Kirby scenarios), `readback.rs` (Kirby reads what Folio writes), `openapi.rs`
+//! (the API description).
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -18,6 +19,7 @@ mod lookups;
 mod openapi;
 mod pages;
 mod permissions;
+mod readback;
 mod render;
 mod resources;
 mod security;

@@ -1838,6 +1838,65 @@ fn sha1_hex(data: &[u8]) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// For the readback test (`readback.rs`)
+// ---------------------------------------------------------------------------
+
+/// Performs the steps of `scenario` on a server over `root` (which they change), with the
+/// harness's auth modes and bodies; returns each step's name and status.
+pub(crate) fn perform(root: &Path, scenario: &Value) -> Vec<(String, Result<u64, String>)> {
+    let main = Server::start_on(root, &[]);
+    let mut norm = Normalizer::new(FixtureIds::default());
+    norm.bases
+        .push(format!("http://127.0.0.1:{}", main.addr.port()));
+    let mut run = Run {
+        root: root.to_path_buf(),
+        servers: HashMap::from([(String::new(), main)]),
+        jars: HashMap::new(),
+        logins: HashMap::new(),
+        captures: vec![],
+        norm,
+        users: scenario_users(scenario),
+    };
+    let steps = scenario["steps"].as_array().cloned().unwrap_or_default();
+    steps
+        .iter()
+        .map(|step| {
+            let name = step["name"].as_str().unwrap_or("?").to_string();
+            let status = run.step(step).map(|r| r["status"].as_u64().unwrap_or(0));
+            (name, status)
+        })
+        .collect()
+}
+
+/// The recorder's normalisation of a text (UUIDs and ids not in the fixture numbered in
+/// order of appearance, bcrypt hashes, times near now).
+pub(crate) struct TextNormalizer(Normalizer);
+
+impl TextNormalizer {
+    /// Ids in the `.txt` files under `content` stay as they are.
+    pub(crate) fn new(content: &Path) -> Self {
+        TextNormalizer(Normalizer::new(FixtureIds::scan(content)))
+    }
+
+    pub(crate) fn text(&mut self, s: &str) -> String {
+        self.0.string(s, None)
+    }
+}
+
+/// Every entry below `dir` (hidden ones included), relative, folders with a trailing `/`.
+pub(crate) fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    list_tree(dir, "", &mut out);
+    out.sort();
+    out
+}
+
+/// The repository root.
+pub(crate) fn repo_root() -> PathBuf {
+    workspace_root()
+}
+
+// ---------------------------------------------------------------------------
 // Unit tests for the harness itself (`cargo test --test conformance -- unit_`)
 // ---------------------------------------------------------------------------
 
