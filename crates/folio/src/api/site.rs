@@ -233,6 +233,7 @@ pub fn section(
     let req = crate::api::views::SectionRequest {
         page: call.query("page"),
         searchterm: call.query("searchterm"),
+        errors_only: false,
     };
     let body = v.section(model, bp, api, name, req)?;
     Ok(Reply::json(StatusCode::OK, body))

@@ -317,26 +317,7 @@ impl V<'_> {
     pub fn file_picker_with(&self, f: &File, settings: Option<&Value>) -> Value {
         let kind = f.kind();
         let ext = f.extension();
-        let color = match ext.as_str() {
-            "csv" | "xls" | "xlsx" => "green-500",
-            "doc" | "docx" | "rtf" => "blue-500",
-            "indd" => "purple-500",
-            _ => match kind {
-                Some("image") => "orange-500",
-                Some("archive") => "gray-500",
-                Some("audio") => "aqua-500",
-                Some("code") => "pink-500",
-                Some("document") => "red-500",
-                Some("video") => "yellow-500",
-                _ => "gray-500",
-            },
-        };
-        let icon = match ext.as_str() {
-            "csv" | "xls" | "xlsx" => "table",
-            "doc" | "docx" | "rtf" => "pen",
-            "md" | "mdown" => "markdown",
-            _ => kind.unwrap_or("file"),
-        };
+        let (color, icon) = file_color_icon(f);
         let image = (kind == Some("image")).then_some(f);
         let target = Target::File(f.parent, &f.filename);
         let perms: Map<String, Value> = ["delete", "sort"]
@@ -394,4 +375,38 @@ fn dimensions(f: &File) -> Value {
         }
         _ => json!({"dimensions": null}),
     }
+}
+
+/// Kirby's Panel color and icon of a file by extension, then by type.
+pub(super) fn file_color_icon(f: &File) -> (&'static str, &'static str) {
+    let ext = f.extension();
+    let kind = f.kind();
+    let color = match ext.as_str() {
+        "csv" | "xls" | "xlsx" => "green-500",
+        "doc" | "docx" | "rtf" => "blue-500",
+        "indd" => "purple-500",
+        _ => match kind {
+            Some("image") => "orange-500",
+            Some("audio") => "aqua-500",
+            Some("code") => "pink-500",
+            Some("document") => "red-500",
+            Some("video") => "yellow-500",
+            _ => "gray-500",
+        },
+    };
+    let icon = match ext.as_str() {
+        "csv" | "xls" | "xlsx" => "table",
+        "doc" | "docx" | "rtf" => "pen",
+        "md" | "mdown" => "markdown",
+        _ => match kind {
+            Some("archive") => "archive",
+            Some("audio") => "audio",
+            Some("code") => "code",
+            Some("document") => "document",
+            Some("image") => "image",
+            Some("video") => "video",
+            _ => "file",
+        },
+    };
+    (color, icon)
 }

@@ -17,6 +17,8 @@ use super::V;
 pub struct SectionRequest<'q> {
     pub page: Option<&'q str>,
     pub searchterm: Option<&'q str>,
+    /// Only the errors are wanted (page `errors`): the items are not rendered.
+    pub errors_only: bool,
 }
 
 impl Host for V<'_> {
@@ -137,7 +139,7 @@ impl<'s> V<'s> {
         let (color, icon) = match model {
             Model::File(f) => {
                 let file = &self.snap.files_of(f.parent)[f.idx];
-                let (c, i) = file_color_icon(file);
+                let (c, i) = super::file::file_color_icon(file);
                 (c.to_string(), i.to_string())
             }
             _ => (
@@ -242,25 +244,36 @@ impl<'s> V<'s> {
         )
     }
 
-    /// Every section of a blueprint by name, with its definition (fields sections under
-    /// their generated names).
-    fn find_section(&self, bp: &Blueprint, name: &str) -> Option<Map<String, Value>> {
+    /// Every section of a blueprint with its definition, in blueprint order (fields sections
+    /// under their generated names), from the same normalised tabs as `…/blueprint`.
+    fn all_sections(&self, bp: &Blueprint) -> Vec<(String, Map<String, Value>)> {
         let tabs = super::super::blueprints::tabs(bp, "");
-        for tab in tabs.as_array()? {
+        let mut out = Vec::new();
+        for tab in tabs.as_array().into_iter().flatten() {
             let columns: Vec<&Value> = match tab.get("columns") {
                 Some(Value::Array(a)) => a.iter().collect(),
                 Some(Value::Object(o)) => o.values().collect(),
                 _ => Vec::new(),
             };
             for c in columns {
-                if let Some(Value::Object(sections)) = c.get("sections")
-                    && let Some(Value::Object(s)) = sections.get(name)
-                {
-                    return Some(s.clone());
+                if let Some(Value::Object(sections)) = c.get("sections") {
+                    for (name, def) in sections {
+                        if let Value::Object(d) = def {
+                            out.push((name.clone(), d.clone()));
+                        }
+                    }
                 }
             }
         }
-        None
+        out
+    }
+
+    /// A section of a blueprint by name.
+    fn find_section(&self, bp: &Blueprint, name: &str) -> Option<Map<String, Value>> {
+        self.all_sections(bp)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, d)| d)
     }
 
     /// The section API answer for `name` in the blueprint of `model`; `api` is the model's
@@ -310,25 +323,10 @@ impl<'s> V<'s> {
         bp: &Blueprint,
         only: Option<&str>,
     ) -> Result<Vec<Value>, Error> {
-        let mut defs: Vec<Map<String, Value>> = Vec::new();
-        match only {
-            Some(name) => defs.extend(self.find_section(bp, name)),
-            None => {
-                let tabs = super::super::blueprints::tabs(bp, "");
-                for tab in tabs.as_array().into_iter().flatten() {
-                    let columns: Vec<&Value> = match tab.get("columns") {
-                        Some(Value::Array(a)) => a.iter().collect(),
-                        Some(Value::Object(o)) => o.values().collect(),
-                        _ => Vec::new(),
-                    };
-                    for c in columns {
-                        if let Some(Value::Object(sections)) = c.get("sections") {
-                            defs.extend(sections.values().filter_map(Value::as_object).cloned());
-                        }
-                    }
-                }
-            }
-        }
+        let defs: Vec<Map<String, Value>> = match only {
+            Some(name) => self.find_section(bp, name).into_iter().collect(),
+            None => self.all_sections(bp).into_iter().map(|(_, d)| d).collect(),
+        };
         let mut names: Vec<String> = Vec::new();
         for def in defs {
             match def.get("type").and_then(Value::as_str) {
@@ -384,32 +382,29 @@ impl<'s> V<'s> {
     /// The min/max errors of every pages and files section of a blueprint, by section name.
     pub fn section_errors(&self, model: Model, bp: &Blueprint) -> Map<String, Value> {
         let mut out = Map::new();
-        let tabs = super::super::blueprints::tabs(bp, "");
-        let mut names = Vec::new();
-        for tab in tabs.as_array().into_iter().flatten() {
-            let columns: Vec<&Value> = match tab.get("columns") {
-                Some(Value::Array(a)) => a.iter().collect(),
-                Some(Value::Object(o)) => o.values().collect(),
-                _ => Vec::new(),
-            };
-            for c in columns {
-                if let Some(Value::Object(sections)) = c.get("sections") {
-                    for (name, def) in sections {
-                        if matches!(
-                            def.get("type").and_then(Value::as_str),
-                            Some("pages" | "files")
-                        ) {
-                            names.push(name.clone());
-                        }
-                    }
-                }
-            }
-        }
+        let names: Vec<String> = self
+            .all_sections(bp)
+            .into_iter()
+            .filter(|(_, d)| {
+                matches!(
+                    d.get("type").and_then(Value::as_str),
+                    Some("pages" | "files")
+                )
+            })
+            .map(|(n, _)| n)
+            .collect();
         let api = self.api_model_path(model);
         for name in names {
-            if let Ok(Value::Object(s)) =
-                self.section(model, bp, &api, &name, SectionRequest::default())
-                && let Some(Value::Object(e)) = s.get("errors")
+            if let Ok(Value::Object(s)) = self.section(
+                model,
+                bp,
+                &api,
+                &name,
+                SectionRequest {
+                    errors_only: true,
+                    ..SectionRequest::default()
+                },
+            ) && let Some(Value::Object(e)) = s.get("errors")
             {
                 out.extend(e.clone());
             }
@@ -817,7 +812,12 @@ impl<'s> V<'s> {
             !text.is_empty(),
             &items,
         );
-        let data: Vec<Value> = items[pagination.offset..pagination.end]
+        let shown = if req.errors_only {
+            &items[..0]
+        } else {
+            &items[pagination.offset..pagination.end]
+        };
+        let data: Vec<Value> = shown
             .iter()
             .map(|item| {
                 let m = match item {
@@ -944,7 +944,7 @@ impl<'s> V<'s> {
         });
         let mut options = Map::new();
         let mut upload_opt: Option<Value> = None;
-        let parent_api = self.api_path(parent, api);
+        let parent_api = self.api_model_path(parent);
         if pages {
             options.insert(
                 "add".into(),
@@ -1010,15 +1010,6 @@ impl<'s> V<'s> {
             }),
         );
         Ok(m)
-    }
-
-    fn api_path(&self, model: Model, fallback: &str) -> String {
-        match model {
-            Model::Site => "site".into(),
-            Model::Page(p) => format!("pages/{}", self.snap.pages[p].id.replace('/', "+")),
-            Model::User(u) => format!("users/{}", self.snap.users[u].id),
-            Model::File(_) => fallback.to_string(),
-        }
     }
 
     /// A page as a pages-section item (the picker item without picker extras).
@@ -1256,40 +1247,6 @@ fn resizable(f: &File) -> bool {
 
 fn viewable(f: &File) -> bool {
     resizable(f) || matches!(f.extension().as_str(), "svg" | "ico" | "bmp")
-}
-
-/// Kirby's Panel color and icon of a file by extension, then by type.
-fn file_color_icon(f: &File) -> (&'static str, &'static str) {
-    let ext = f.extension();
-    let kind = f.kind();
-    let color = match ext.as_str() {
-        "csv" | "xls" | "xlsx" => "green-500",
-        "doc" | "docx" | "rtf" => "blue-500",
-        "indd" => "purple-500",
-        _ => match kind {
-            Some("image") => "orange-500",
-            Some("audio") => "aqua-500",
-            Some("code") => "pink-500",
-            Some("document") => "red-500",
-            Some("video") => "yellow-500",
-            _ => "gray-500",
-        },
-    };
-    let icon = match ext.as_str() {
-        "csv" | "xls" | "xlsx" => "table",
-        "doc" | "docx" | "rtf" => "pen",
-        "md" | "mdown" => "markdown",
-        _ => match kind {
-            Some("archive") => "archive",
-            Some("audio") => "audio",
-            Some("code") => "code",
-            Some("document") => "document",
-            Some("image") => "image",
-            Some("video") => "video",
-            _ => "file",
-        },
-    };
-    (color, icon)
 }
 
 /// A file blueprint's `accept` attribute for upload inputs (`.png,.jpg,…`), or `*` when
