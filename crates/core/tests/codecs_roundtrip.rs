@@ -436,11 +436,25 @@ fn json_value() -> impl Strategy<Value = Json> {
 
 /// What `yaml::parse(&yaml::dump(v))` must give: `v` itself, except that an empty
 /// top-level list or map is written as an empty document, which reads as null (the
-/// writer's documented way of storing an empty structure field).
+/// writer's documented way of storing an empty structure field), and that a nested empty
+/// map is written as `[ ]`, as Kirby's Spyc writes it, so it reads back as an empty list.
 fn yaml_expected(value: &Json) -> Json {
     match value {
         Json::Array(items) if items.is_empty() => Json::Null,
         Json::Object(map) if map.is_empty() => Json::Null,
+        other => nested_expected(other),
+    }
+}
+
+fn nested_expected(value: &Json) -> Json {
+    match value {
+        Json::Object(map) if map.is_empty() => Json::Array(Vec::new()),
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), nested_expected(v)))
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.iter().map(nested_expected).collect()),
         other => other.clone(),
     }
 }
