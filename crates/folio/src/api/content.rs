@@ -94,10 +94,14 @@ pub fn typed(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         "select" | "radio" | "toggles" if !f.allows(raw.trim()) => Value::String(String::new()),
         "structure" => structure(v, f, raw, owner),
         "object" => match v.snap.options.yaml.parse(raw) {
-            Ok(Value::Object(o)) => Value::Object(o),
+            Ok(Value::Object(o)) if o.is_empty() => Value::String(String::new()),
+            Ok(Value::Object(o)) => Value::Object(sub_form(v, &f.fields, o, owner)),
             _ if raw.trim().is_empty() => Value::String(String::new()),
             _ => Value::Null,
         },
+        "entries" => entries(v, f, raw, owner),
+        // These fields show their value trimmed (a YAML block keeps its last newline).
+        "textarea" | "writer" | "list" => Value::String(raw.trim().to_string()),
         "time" => json!(folio_core::actions::store_time_in(
             raw,
             folio_core::actions::step(f)
@@ -264,6 +268,9 @@ fn number(raw: &str) -> Value {
         return json!(i);
     }
     match t.parse::<f64>() {
+        // PHP's json_encode writes a whole float without its fraction (`3.0` → `3`).
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => json!(f as i64),
         Ok(f) if f.is_finite() => json!(f),
         _ => json!(""),
     }
@@ -318,19 +325,51 @@ fn structure(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
         rows.into_iter()
             .filter_map(|row| {
                 let Value::Object(obj) = row else { return None };
-                let mut m = Map::new();
-                for sf in &f.fields {
-                    let raw = obj.get(&sf.name).map(scalar_text).unwrap_or_default();
-                    m.insert(sf.name.clone(), typed(v, sf, &raw, owner));
-                }
-                // Keys that are not fields follow them, as in Kirby's form.
-                for (k, val) in obj {
-                    if !f.fields.iter().any(|sf| sf.name == k) {
-                        m.insert(k, val);
-                    }
-                }
-                Some(Value::Object(m))
+                Some(Value::Object(sub_form(v, &f.fields, obj, owner)))
             })
+            .collect(),
+    )
+}
+
+/// A structure row or an object value through its fields' form: every field typed, in
+/// blueprint order; keys that are not fields follow them, as in Kirby's form.
+fn sub_form(
+    v: &V<'_>,
+    fields: &[Field],
+    obj: Map<String, Value>,
+    owner: FileParent,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    for sf in fields {
+        let raw = obj.get(&sf.name).map(scalar_text).unwrap_or_default();
+        m.insert(sf.name.clone(), typed(v, sf, &raw, owner));
+    }
+    for (k, val) in obj {
+        if !fields.iter().any(|sf| sf.name == k) {
+            m.insert(k, val);
+        }
+    }
+    m
+}
+
+/// An entries field: its YAML list, every entry through the entry field (`field:`, a type
+/// name or a field definition; `text` when missing).
+fn entries(v: &V<'_>, f: &Field, raw: &str, owner: FileParent) -> Value {
+    let Ok(Value::Array(items)) = v.snap.options.yaml.parse(raw) else {
+        return Value::Array(Vec::new());
+    };
+    let def = match f.props.get("field") {
+        Some(Value::Object(o)) => Value::Object(o.clone()),
+        Some(Value::String(kind)) => json!({ "type": kind }),
+        _ => json!({ "type": "text" }),
+    };
+    let Some(entry) = folio_core::blueprint::parse_fields(&json!({ "entry": def })).pop() else {
+        return Value::Array(Vec::new());
+    };
+    Value::Array(
+        items
+            .iter()
+            .map(|item| typed(v, &entry, &scalar_text(item), owner))
             .collect(),
     )
 }
