@@ -217,7 +217,7 @@ pub fn run(
         };
         return Err(Error::Locked {
             key,
-            message: "The version is locked".into(),
+            message: lock_message(key).into(),
             details: lock.details(snap, ctx.actor, now),
         });
     }
@@ -277,6 +277,19 @@ pub fn run(
             Ok(())
         }
         _ => Ok(()),
+    }
+}
+
+/// The message of a refused write on a locked version, per error key (a key without its
+/// own message gets the generic one).
+fn lock_message(key: &str) -> &'static str {
+    match key {
+        "error.content.lock.update" => "The version is locked and cannot be updated",
+        "error.content.lock.delete" => "The version is locked and cannot be deleted",
+        "error.content.lock.publish" => "This version is already published",
+        "error.content.lock.replace" => "The version is locked and cannot be replaced",
+        "error.content.lock.move" => "The source version is locked and cannot be moved",
+        _ => "The version is locked",
     }
 }
 
