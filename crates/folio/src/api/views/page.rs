@@ -293,7 +293,11 @@ impl V<'_> {
             json!(format!("/pages/{}", page.id.replace('/', "+"))),
         );
         m.insert("permissions".into(), Value::Object(perms));
-        m.insert("text".into(), json!(page.title()));
+        // Picker texts are templates rendered safe: HTML-escaped.
+        m.insert(
+            "text".into(),
+            json!(folio_core::query::escape_html(page.title())),
+        );
         m.insert("uuid".into(), json!(uuid));
         m.insert(
             "dragText".into(),

@@ -215,7 +215,8 @@ impl V<'_> {
             "info": "",
             "link": link,
             "permissions": Value::Object(permissions::options(self.snap, self.actor, Target::User(u))),
-            "text": user.username(),
+            // Picker texts are templates rendered safe: HTML-escaped.
+            "text": folio_core::query::escape_html(user.username()),
             "uuid": format!("user://{}", user.id),
             "email": user.email,
             "sortable": true,
