@@ -182,23 +182,31 @@ pub fn core_block(kind: &str) -> Option<Map<String, Value>> {
     let ratios = json!([
         "1/1", "16/9", "10/8", "21/9", "7/5", "4/3", "5/3", "3/2", "3/1"
     ]);
-    let location =
-        |default: &str| json!({"type": "radio", "default": default, "options": ["kirby", "web"]});
+    let location = |default: &str| json!({"type": "radio", "columns": 2, "default": default, "options": ["kirby", "web"]});
+    let ratio = json!({"type": "select", "width": "1/2", "options": ratio_options(&ratios)});
+    let crop = json!({"type": "toggle", "width": "1/2"});
+    let kirby_only = |mut f: Value| {
+        f["when"] = json!({"location": "kirby"});
+        f
+    };
     let def = match kind {
         "code" => json!({"fields": {
-            "code": {"type": "textarea"},
+            "code": {"type": "textarea", "buttons": false, "font": "monospace"},
             "language": {"type": "select", "default": "text", "options": CODE_LANGUAGES},
         }}),
         "gallery" => json!({"fields": {
             "images": {"type": "files", "query": "model.images", "multiple": true, "layout": "cards",
-                       "uploads": {"template": "blocks/image"}, "image": {"ratio": "1/1"}},
-            "caption": {"type": "writer", "inline": true},
-            "ratio": {"type": "select", "options": ratios},
-            "crop": {"type": "toggle"},
+                       "size": "small", "uploads": {"template": "blocks/image"},
+                       "image": {"ratio": "1/1"}},
+            "caption": {"type": "writer", "icon": "text", "inline": true},
+            "ratio": ratio,
+            "crop": crop,
         }}),
         "heading" => json!({"fields": {
-            "level": {"type": "toggles", "default": "h2",
-                      "options": ["h1", "h2", "h3", "h4", "h5", "h6"]},
+            "level": {"type": "toggles", "empty": false, "default": "h2", "labels": false,
+                      "options": (1..=6).map(|n| json!({
+                          "value": format!("h{n}"), "icon": format!("h{n}"), "text": format!("H{n}")
+                      })).collect::<Vec<_>>()},
             "text": {"type": "writer", "inline": true},
         }}),
         "image" => {
@@ -206,43 +214,85 @@ pub fn core_block(kind: &str) -> Option<Map<String, Value>> {
             location["required"] = json!(true);
             json!({"fields": {
                 "location": location,
-                "image": {"type": "files", "query": "model.images", "multiple": false,
-                          "image": {"back": "black"}, "uploads": {"template": "blocks/image"}},
-                "src": {"type": "url"},
-                "alt": {"type": "text"},
-                "caption": {"type": "writer", "inline": true},
-                "link": {"type": "text"},
-                "ratio": {"type": "select", "options": ratios},
-                "crop": {"type": "toggle"},
+                "image": kirby_only(json!({"type": "files", "query": "model.images", "multiple": false,
+                          "image": {"back": "black"}, "uploads": {"template": "blocks/image"}})),
+                "src": {"type": "url", "when": {"location": "web"}},
+                "alt": {"type": "text", "icon": "title"},
+                "caption": {"type": "writer", "icon": "text", "inline": true},
+                "link": {"type": "text", "icon": "url"},
+                "ratio": ratio,
+                "crop": crop,
             }})
         }
         "line" | "table" => json!({}),
         "list" => json!({"fields": {"text": {"type": "list"}}}),
         "markdown" => json!({"fields": {"text": {"type": "textarea"}}}),
         "quote" => json!({"fields": {
-            "text": {"type": "writer", "inline": true},
-            "citation": {"type": "writer", "inline": true},
+            "text": {"type": "writer", "inline": true, "icon": "quote"},
+            "citation": {"type": "writer", "inline": true, "icon": "user"},
         }}),
-        "text" => json!({"fields": {"text": {"type": "writer"}}}),
-        "video" => json!({"fields": {
-            "location": location("web"),
-            "url": {"type": "url"},
-            "video": {"type": "files", "query": "model.videos", "multiple": false},
-            "poster": {"type": "files", "query": "model.images", "multiple": false,
-                       "image": {"back": "black"}, "uploads": {"template": "blocks/image"}},
-            "caption": {"type": "writer", "inline": true},
-            "autoplay": {"type": "toggle"},
-            "muted": {"type": "toggle", "default": true},
-            "loop": {"type": "toggle"},
-            "controls": {"type": "toggle", "default": true},
-            "preload": {"type": "select", "default": "auto", "options": ["auto", "metadata", "none"]},
-        }}),
+        "text" => json!({"fields": {"text": {"type": "writer", "nodes": false}}}),
+        "video" => {
+            let third = |default: Option<bool>| {
+                let mut f = kirby_only(json!({"type": "toggle", "width": "1/3"}));
+                if let Some(d) = default {
+                    f["default"] = json!(d);
+                }
+                f
+            };
+            json!({"fields": {
+                "location": location("web"),
+                "url": {"type": "url", "when": {"location": "web"}},
+                "video": kirby_only(json!({"type": "files", "query": "model.videos", "multiple": false})),
+                "poster": kirby_only(json!({"type": "files", "query": "model.images", "multiple": false,
+                           "image": {"back": "black"}, "uploads": {"template": "blocks/image"}})),
+                "caption": {"type": "writer", "inline": true},
+                "autoplay": third(None),
+                "muted": third(Some(true)),
+                "loop": third(None),
+                "controls": third(Some(true)),
+                "preload": kirby_only(json!({"type": "select", "width": "2/3", "default": "auto",
+                            "options": ["auto", "metadata", "none"]})),
+            }})
+        }
         _ => return None,
     };
-    match def {
-        Value::Object(o) => Some(o),
-        _ => None,
+    let Value::Object(mut def) = def else {
+        return None;
+    };
+    // The Panel's presentation of each core type: icon, preview component, inline editing.
+    let (icon, wysiwyg) = match kind {
+        "code" => ("code", true),
+        "gallery" => ("dashboard", false),
+        "heading" => ("title", true),
+        "image" => ("image", false),
+        "line" => ("divider", true),
+        "list" => ("list-bullet", true),
+        "markdown" => ("markdown", true),
+        "quote" => ("quote", true),
+        "table" => ("menu", false),
+        "text" => ("text", true),
+        _ => ("video", false),
+    };
+    def.insert("icon".into(), json!(icon));
+    def.insert("preview".into(), json!(kind));
+    if wysiwyg {
+        def.insert("wysiwyg".into(), json!(true));
     }
+    Some(def)
+}
+
+/// A ratio select's options: each ratio (`16/9`) shown as `16:9`.
+fn ratio_options(ratios: &Value) -> Value {
+    let Value::Array(list) = ratios else {
+        return json!([]);
+    };
+    Value::Object(
+        list.iter()
+            .filter_map(Value::as_str)
+            .map(|r| (r.to_string(), json!(r.replace('/', ":"))))
+            .collect(),
+    )
 }
 
 /// The values of the code block's `language` select.

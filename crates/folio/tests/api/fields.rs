@@ -131,3 +131,40 @@ fn fieldsets_from_site_blueprints_shape_defaults_writes_and_reads() {
         json!({"tone": "", "text": "Hi", "loud": false, "extra": 1})
     );
 }
+
+#[test]
+fn fields_sections_carry_the_fieldsets_of_blocks_fields() {
+    // The kirby fixture's article body offers heading, text, list, quote and image blocks.
+    let server = Server::default_config();
+    let r = send(
+        &server,
+        "GET",
+        "/api/pages/blog+first-light/sections/main-col-main-fields",
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = r.json();
+    let sets = &body["fields"]["body"]["fieldsets"];
+    let kinds: Vec<&String> = sets.as_object().unwrap().keys().collect();
+    assert_eq!(kinds, ["heading", "text", "list", "quote", "image"]);
+    let heading = &sets["heading"];
+    assert_eq!(heading["icon"], "title");
+    assert_eq!(heading["wysiwyg"], true);
+    assert_eq!(heading["preview"], "heading");
+    let level = &heading["tabs"]["content"]["fields"]["level"];
+    assert_eq!(level["type"], "toggles");
+    assert_eq!(level["default"], "h2");
+    assert_eq!(level["labels"], false);
+    assert_eq!(
+        level["options"][2],
+        json!({"disabled": false, "icon": "h3", "info": null, "text": "H3", "value": "h3"})
+    );
+    // block files fields pick the page's images and upload with the block image blueprint
+    let image = &sets["image"]["tabs"]["content"]["fields"]["image"];
+    assert_eq!(image["query"], "model.images");
+    assert_eq!(image["parent"], "pages/blog+first-light");
+    assert_eq!(image["when"], json!({"location": "kirby"}));
+    assert_eq!(image["uploads"]["template"], "blocks/image");
+    assert_eq!(sets["image"]["wysiwyg"], false);
+    assert!(body["fields"]["body"].get("fieldsetGroups").is_none());
+}

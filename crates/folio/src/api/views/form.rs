@@ -143,6 +143,14 @@ impl V<'_> {
             "number" | "range" => vec![("default", json!("")), ("step", json!(""))],
             "select" => vec![("options", json!([])), ("placeholder", json!("—"))],
             "radio" => vec![("columns", json!(1)), ("options", json!([]))],
+            "list" => vec![("marks", json!(true))],
+            "toggle" => vec![("default", json!(false))],
+            "toggles" => vec![
+                ("grow", json!(true)),
+                ("labels", json!(true)),
+                ("options", json!([])),
+                ("reset", json!(true)),
+            ],
             "checkboxes" => vec![
                 ("batch", json!(false)),
                 ("columns", json!(1)),
@@ -291,6 +299,13 @@ impl V<'_> {
                 self.form_fields_with(model, nested, disabled),
             );
         }
+        if matches!(kind.as_str(), "blocks" | "layout") {
+            let (sets, groups) = self.fieldsets_props(model, name, def, disabled);
+            p.insert("fieldsets".into(), sets);
+            if let Some(groups) = groups {
+                p.insert("fieldsetGroups".into(), groups);
+            }
+        }
         if let Some(Value::Bool(req)) = def.get("required") {
             p.insert("required".into(), json!(req));
         }
@@ -303,6 +318,81 @@ impl V<'_> {
             out.insert("disabled".into(), json!(true));
         }
         Value::Object(out)
+    }
+
+    /// The `fieldsets` of a blocks or layout field: every block type with its form (one
+    /// `content` tab, or the fieldset's own tabs), and its groups when it has any.
+    fn fieldsets_props(
+        &self,
+        model: Model,
+        name: &str,
+        def: &Map<String, Value>,
+        disabled: bool,
+    ) -> (Value, Option<Value>) {
+        let Some(field) = folio_core::blueprint::parse_fields(&json!({ name: def })).pop() else {
+            return (super::php_object(Map::new()), None);
+        };
+        let sets = folio_core::fieldsets::Fieldsets::of(&self.snap.blueprints, &field);
+        let mut out = Map::new();
+        for set in &sets.sets {
+            let prop = |key: &str, default: Value| set.props.get(key).cloned().unwrap_or(default);
+            let tabs = match set.props.get("tabs") {
+                Some(Value::Object(tabs)) => tabs
+                    .iter()
+                    .map(|(tab, t)| {
+                        let fields = t.get("fields").cloned().unwrap_or(json!({}));
+                        let mut m = Map::new();
+                        m.insert(
+                            "fields".into(),
+                            self.form_fields_with(model, &fields, disabled),
+                        );
+                        if let Some(label) = t.get("label") {
+                            m.insert("label".into(), label.clone());
+                        }
+                        (tab.clone(), Value::Object(m))
+                    })
+                    .collect(),
+                _ => {
+                    let fields = set.props.get("fields").cloned().unwrap_or(json!({}));
+                    let mut m = Map::new();
+                    m.insert(
+                        "content".into(),
+                        json!({ "fields": self.form_fields_with(model, &fields, disabled) }),
+                    );
+                    m
+                }
+            };
+            out.insert(
+                set.kind.clone(),
+                json!({
+                    "disabled": prop("disabled", json!(false)),
+                    "editable": prop("editable", json!(true)),
+                    "icon": prop("icon", Value::Null),
+                    "label": prop("label", Value::Null),
+                    "name": prop("name", json!(label_from_name(&set.kind))),
+                    "preview": prop("preview", json!(set.kind)),
+                    "tabs": Value::Object(tabs),
+                    "translate": prop("translate", json!(true)),
+                    "type": set.kind,
+                    "unset": prop("unset", json!(false)),
+                    "wysiwyg": prop("wysiwyg", json!(false)),
+                }),
+            );
+        }
+        let groups = (!sets.groups.is_empty()).then(|| {
+            Value::Object(
+                sets.groups
+                    .iter()
+                    .map(|g| {
+                        (
+                            g.name.clone(),
+                            json!({ "label": label_from_name(&g.name), "name": g.name, "sets": g.sets }),
+                        )
+                    })
+                    .collect(),
+            )
+        });
+        (super::php_object(out), groups)
     }
 
     fn form_fields_with(&self, model: Model, fields: &Value, disabled: bool) -> Value {
