@@ -327,6 +327,14 @@ mod tests {
             ),
             "feff15613e"
         );
+        // Non-ASCII path segments are hashed as PHP's json_encode escapes them.
+        assert_eq!(
+            preview_token(
+                "http://127.0.0.1:18610/ar/أخبار/storm-plan",
+                "brackwater-fixture-salt"
+            ),
+            "653a183195"
+        );
     }
 
     #[test]
