@@ -53,12 +53,11 @@ async fn get_system(Open(call): Open) -> ApiResult {
         call.state.app.settings.languages,
     );
     if let (Plan::Select(list), Value::Object(all)) = (call.model_plan(), &mut model) {
-        let mut picked = Map::new();
-        for key in list {
-            if let Some(v) = all.remove(&key) {
-                picked.insert(key, v);
-            }
-        }
+        // Kirby answers a `select` in the model's own field order, not the request's.
+        let picked: Map<String, Value> = std::mem::take(all)
+            .into_iter()
+            .filter(|(key, _)| list.contains(key))
+            .collect();
         model = Value::Object(picked);
     }
     Ok(Reply::model(model))
