@@ -16,6 +16,20 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
+/// Kirby's Spyc writes a nested empty map as `[ ]`, so it reads back as an empty list.
+fn spyc_expected(v: &Value) -> Value {
+    match v {
+        Value::Object(o) if o.is_empty() => Value::Array(Vec::new()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), spyc_expected(x)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(spyc_expected).collect()),
+        other => other.clone(),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -32,6 +46,14 @@ fuzz_target!(|data: &[u8]| {
     if is_empty(&value) {
         assert!(is_empty(&back), "{dumped:?}");
     } else {
-        assert_eq!(back, value, "dump/parse round trip:\n{dumped}");
+        let expected = match &value {
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), spyc_expected(x)))
+                    .collect(),
+            ),
+            other => spyc_expected(other),
+        };
+        assert_eq!(back, expected, "dump/parse round trip:\n{dumped}");
     }
 });
