@@ -32,6 +32,10 @@ pub enum Error {
         message: String,
         details: Value,
     },
+    /// `Kirby\Exception\BadMethodCallException` (400): a query asks a value for a member
+    /// it does not have.
+    #[error("{message}")]
+    BadMethodCall { key: &'static str, message: String },
     /// `Kirby\Exception\DuplicateException` (400).
     #[error("{message}")]
     Duplicate { key: &'static str, message: String },
@@ -90,7 +94,10 @@ impl Error {
             Error::NotFound { .. } | Error::ErrorPage { .. } | Error::NullResult => 404,
             Error::Permission { .. } | Error::Refused { .. } => 403,
             Error::Auth { .. } => 401,
-            Error::InvalidArgument { .. } | Error::Duplicate { .. } | Error::Logic { .. } => 400,
+            Error::InvalidArgument { .. }
+            | Error::BadMethodCall { .. }
+            | Error::Duplicate { .. }
+            | Error::Logic { .. } => 400,
             Error::Unexpected { code, .. } => *code,
             Error::Unavailable { .. } => 503,
             Error::Precondition { .. } => 412,
@@ -108,6 +115,7 @@ impl Error {
             | Error::Refused { key, .. }
             | Error::Auth { key, .. }
             | Error::InvalidArgument { key, .. }
+            | Error::BadMethodCall { key, .. }
             | Error::Duplicate { key, .. }
             | Error::Logic { key, .. }
             | Error::ErrorPage { key, .. }
@@ -129,6 +137,7 @@ impl Error {
             }
             Error::Auth { .. } => "Kirby\\Exception\\AuthException",
             Error::InvalidArgument { .. } => "Kirby\\Exception\\InvalidArgumentException",
+            Error::BadMethodCall { .. } => "Kirby\\Exception\\BadMethodCallException",
             Error::Duplicate { .. } => "Kirby\\Exception\\DuplicateException",
             Error::Logic { .. } => "Kirby\\Exception\\LogicException",
             Error::ErrorPage { .. } => "Kirby\\Exception\\ErrorPageException",

@@ -129,6 +129,13 @@ fn member_of(
     args: Option<Vec<Val>>,
     locals: Locals<'_>,
 ) -> Result<Val, QueryError> {
+    if let Some(policy) = scope.kql {
+        let name = match member {
+            Val::Str(s) => s.clone(),
+            other => scalar_text(other),
+        };
+        return super::kql::member(scope, policy, target, &name, args, locals);
+    }
     // arrays: keys and indexes
     match (target, member) {
         (Val::List(items), Val::Int(i)) if args.is_none() => {

@@ -355,6 +355,18 @@ pub(crate) fn call(
         Val::Role(r) => role(scope, r, name),
         Val::Field(f) => field_method(scope, f, name, &args),
         Val::Content(m) => content(scope, *m, name, &args),
+        Val::Item(i) => Ok(super::items::method(i, name, &args)
+            .unwrap_or_else(|| super::items::data_field(i.owner, &i.content(), name))),
+        Val::Data(owner, data) => Ok(match name.to_lowercase().as_str() {
+            "get" => match arg_str(&args, 0) {
+                Some(k) => super::items::data_field(*owner, data, &k),
+                None => super::kql::json_val(&serde_json::Value::Object((**data).clone())),
+            },
+            "data" | "toarray" | "fields" => {
+                super::kql::json_val(&serde_json::Value::Object((**data).clone()))
+            }
+            _ => super::items::data_field(*owner, data, name),
+        }),
         Val::Dimensions(w, h) => Ok(match name.to_lowercase().as_str() {
             "width" => Val::Int(i64::from(*w)),
             "height" => Val::Int(i64::from(*h)),
@@ -1062,6 +1074,7 @@ enum Kind {
     Files,
     Users,
     List,
+    Items(super::ItemKind),
 }
 
 fn items(v: &Val) -> Option<(Kind, Vec<Val>)> {
@@ -1070,6 +1083,10 @@ fn items(v: &Val) -> Option<(Kind, Vec<Val>)> {
         Val::Files(l) => (Kind::Files, l.iter().map(|f| Val::File(*f)).collect()),
         Val::Users(l) => (Kind::Users, l.iter().map(|u| Val::User(*u)).collect()),
         Val::List(l) => (Kind::List, l.clone()),
+        Val::Items(k, l) => (
+            Kind::Items(*k),
+            l.iter().map(|i| Val::Item(i.clone())).collect(),
+        ),
         _ => return None,
     })
 }
@@ -1104,6 +1121,16 @@ fn rebuild(kind: Kind, items: Vec<Val>) -> Val {
                 .collect(),
         ),
         Kind::List => Val::List(items),
+        Kind::Items(k) => Val::Items(
+            k,
+            items
+                .into_iter()
+                .filter_map(|v| match v {
+                    Val::Item(i) => Some(i),
+                    _ => None,
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -1113,6 +1140,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Files => "files",
         Kind::Users => "users",
         Kind::List => "collection",
+        Kind::Items(k) => k.collection_alias(),
     }
 }
 

@@ -10,11 +10,15 @@
 //! * A content field is reached as a method of its model (`page.location`), as in Kirby.
 
 mod eval;
+pub mod items;
+pub mod kql;
 pub mod methods;
 pub mod options;
 mod parse;
+mod php_methods;
 
 pub use eval::FieldVal;
+pub use items::{Item, ItemKind};
 pub use parse::{Expr, Lit, SyntaxError, parse};
 
 use indexmap::IndexMap;
@@ -71,6 +75,15 @@ pub enum Val {
     Closure(Arc<(Vec<String>, Expr)>),
     /// An image's `dimensions` (width, height); prints as `w × h`.
     Dimensions(u32, u32),
+    /// A structure, blocks, layouts or layout columns collection (`field.toBlocks`).
+    Items(ItemKind, Vec<Arc<Item>>),
+    /// One structure item, block, layout or layout column.
+    Item(Arc<Item>),
+    /// Content that belongs to no content file: a block's content, a layout's attrs.
+    Data(
+        Option<Model>,
+        Arc<serde_json::Map<String, serde_json::Value>>,
+    ),
 }
 
 impl From<Model> for Val {
@@ -95,6 +108,17 @@ pub enum QueryError {
     NotAvailable { name: String, on: &'static str },
     /// A method was called with arguments it cannot use.
     Argument(String),
+    /// KQL refuses a method or class (`Kirby\\Exception\\PermissionException`, 403).
+    Forbidden(String),
+    /// The legacy runner's `BadMethodCallException` (400, `error.invalidMethod`): a member
+    /// of `null`, a scalar or a missing array key.
+    BadMethod(String),
+    /// An `InvalidArgumentException` with Kirby's message (400).
+    Invalid(String),
+    /// An `ErrorPageException` (404): a pagination page out of range.
+    ErrorPage(String),
+    /// A plain PHP exception with Kirby's message (500).
+    Exception(String),
 }
 
 impl std::fmt::Display for QueryError {
@@ -109,6 +133,11 @@ impl std::fmt::Display for QueryError {
                 "The query method \"{name}\" of {on} is not available in Folio"
             ),
             QueryError::Argument(m) => write!(f, "The query has an invalid argument: {m}"),
+            QueryError::Forbidden(m)
+            | QueryError::BadMethod(m)
+            | QueryError::Invalid(m)
+            | QueryError::ErrorPage(m)
+            | QueryError::Exception(m) => f.write_str(m),
         }
     }
 }
@@ -145,6 +174,8 @@ pub struct Scope<'a> {
     pub gate: Gate<'a>,
     /// URL builder, when URLs may be asked for.
     pub host: Option<&'a dyn Host>,
+    /// KQL's method and class rules, when the query comes from `/api/query`.
+    pub kql: Option<&'a kql::Policy>,
     vars: Vec<(String, Val)>,
 }
 
@@ -155,6 +186,7 @@ impl<'a> Scope<'a> {
             snap,
             gate,
             host: None,
+            kql: None,
             vars: vec![("kirby".into(), Val::Kirby), ("site".into(), Val::Site)],
         }
     }
@@ -332,6 +364,13 @@ impl Val {
             Val::Field(f) => f.value.clone().unwrap_or_default(),
             Val::Content(_) => "Array".into(),
             Val::Dimensions(w, h) => format!("{w} × {h}"),
+            Val::Items(_, list) => list
+                .iter()
+                .map(|i| i.id_text())
+                .collect::<Vec<_>>()
+                .join("<br />"),
+            Val::Item(i) => i.id_text(),
+            Val::Data(..) => "Array".into(),
         })
     }
 
@@ -371,6 +410,9 @@ impl Val {
             Val::Content(_) => "content",
             Val::Closure(_) => "closure",
             Val::Dimensions(..) => "dimensions",
+            Val::Items(k, _) => k.collection_alias(),
+            Val::Item(i) => i.kind.alias(),
+            Val::Data(..) => "content",
         }
     }
 }

@@ -63,6 +63,7 @@ pub fn resolve(
         snap: scope.snap,
         gate: scope.gate,
         host: scope.host,
+        kql: scope.kql,
         vars: scope.vars.clone(),
     }
     .for_model(model);
@@ -133,6 +134,7 @@ pub fn resolve(
             snap: scope.snap,
             gate: scope.gate,
             host: scope.host,
+            kql: scope.kql,
             vars: base.vars.clone(),
         }
         .bind("item", item.clone())

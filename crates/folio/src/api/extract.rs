@@ -406,6 +406,28 @@ impl FromRequest<ApiState> for Write {
     }
 }
 
+/// A KQL call (`/api/query`): the gate unless `kql.auth` is `false`, then the body.
+pub struct Query(pub Call);
+
+impl FromRequest<ApiState> for Query {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let s = &state.app.settings;
+        let mut call = prepare(&mut parts, state, s.kql_auth).await?;
+        let limit = if s.kql_auth {
+            s.max_body
+        } else {
+            ANONYMOUS_BODY_LIMIT.min(s.max_body)
+        };
+        call.req.body = read_bytes(body, &call.req.headers, limit, s.body_timeout)
+            .await
+            .map_err(|e| call.err(e.to_error()))?;
+        Ok(Query(call))
+    }
+}
+
 /// The login: no gate (it is how one gets past it), a small body.
 pub struct Login(pub Call);
 

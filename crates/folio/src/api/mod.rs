@@ -16,6 +16,7 @@ pub mod files;
 pub mod languages;
 pub mod lookup;
 pub mod pages;
+pub mod query;
 pub mod reply;
 pub mod request;
 pub mod roles;
@@ -88,7 +89,8 @@ pub fn table(languages: bool) -> table::Table {
         .merge(files::routes())
         .merge(fields::routes())
         .merge(users::routes())
-        .merge(roles::routes());
+        .merge(roles::routes())
+        .merge(query::routes());
     if languages {
         t = t.merge(languages::routes());
     }

@@ -126,6 +126,10 @@ pub struct Settings {
     pub basic_auth: bool,
     /// `api.allowInsecure` (strictly `true`).
     pub allow_insecure: bool,
+    /// `kql.auth`: `/api/query` needs a user unless this is exactly `false`.
+    pub kql_auth: bool,
+    /// `kql.methods.{allowed,blocked}` and `kql.classes.{allowed,blocked}`.
+    pub kql: folio_core::query::kql::Policy,
     /// `api.csrf`: a fixed CSRF token (never printed).
     pub csrf_fixed: Option<String>,
     /// `panel.dev`: the CSRF token is `dev`.
@@ -173,6 +177,7 @@ impl std::fmt::Debug for Settings {
             .field("panel_install", &self.panel_install)
             .field("basic_auth", &self.basic_auth)
             .field("allow_insecure", &self.allow_insecure)
+            .field("kql_auth", &self.kql_auth)
             .field("csrf_fixed", &redacted(&self.csrf_fixed))
             .field("panel_dev", &self.panel_dev)
             .field("cookie_name", &self.cookie_name)
@@ -236,6 +241,13 @@ impl Settings {
             panel_install: config.is_true("panel.install"),
             basic_auth: config.is_true("api.basicAuth"),
             allow_insecure: config.is_true("api.allowInsecure"),
+            kql_auth: !config.is_false("kql.auth"),
+            kql: folio_core::query::kql::Policy::new(
+                &config.list("kql.methods.allowed"),
+                &config.list("kql.methods.blocked"),
+                &config.list("kql.classes.allowed"),
+                &config.list("kql.classes.blocked"),
+            ),
             csrf_fixed: config.string("api.csrf").filter(|s| !s.is_empty()),
             panel_dev: config.truthy("panel.dev"),
             cookie_name: config
