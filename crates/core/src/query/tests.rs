@@ -292,3 +292,286 @@ fn options_from_queries() {
             .is_err()
     );
 }
+
+// ------------------------------------------------------------------------- KQL
+
+fn kql(scope: &Scope<'_>, input: serde_json::Value) -> Result<serde_json::Value, QueryError> {
+    kql::run(scope, &input)
+}
+
+fn kql_site() -> (tempfile::TempDir, Snapshot) {
+    let (dir, _) = site();
+    let r = dir.path();
+    write(
+        r,
+        "content/1_boats/1_skiff/boat.txt",
+        "Title: Skiff\n\n----\n\nLength: 4\n\n----\n\nCrew:\n\n- name: Ana\n  role: helm\n- name: Bo\n  role: bow\n\n----\n\nLog: [{\"id\":\"b1\",\"type\":\"text\",\"isHidden\":false,\"content\":{\"Text\":\"<p>Calm</p>\"}},{\"id\":\"b2\",\"type\":\"quote\",\"isHidden\":true,\"content\":{\"text\":\"hidden\"}}]\n\n----\n\nGrid: [{\"id\":\"l1\",\"attrs\":{\"class\":\"wide\"},\"columns\":[{\"id\":\"c1\",\"width\":\"1/2\",\"blocks\":[{\"id\":\"b3\",\"type\":\"heading\",\"isHidden\":false,\"content\":{\"level\":\"h2\",\"text\":\"Deck\"}}]}]}]\n\n----\n\nUuid: skiff000000000001\n",
+    );
+    let snap = Snapshot::build(r, SnapshotOptions::default()).unwrap();
+    (dir, snap)
+}
+
+#[test]
+fn kql_renders_models_collections_and_fields_as_the_plugin_does() {
+    let (_d, snap) = kql_site();
+    let policy = kql::Policy::default();
+    let mut scope = Scope::new(&snap, Gate::Actor(&Actor::Kirby));
+    scope.kql = Some(&policy);
+    use serde_json::json;
+    assert_eq!(
+        kql(&scope, json!("site.title")).unwrap(),
+        json!("Harbour Co-op")
+    );
+    // a collection renders as its keys
+    assert_eq!(
+        kql(&scope, json!("page('boats').children.listed")).unwrap(),
+        json!(["boats/skiff", "boats/ketch", "boats/dory"])
+    );
+    // a page renders its default list, in KQL's order
+    let page = kql(&scope, json!("page('boats/ketch')")).unwrap();
+    let keys: Vec<&str> = page
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "children",
+            "content",
+            "drafts",
+            "files",
+            "id",
+            "intendedTemplate",
+            "isHomePage",
+            "isErrorPage",
+            "num",
+            "template",
+            "title",
+            "slug",
+            "status",
+            "uid",
+            "url"
+        ]
+    );
+    assert_eq!(page["content"], json!({"title": "ketch", "length": "12"}));
+    assert_eq!(page["num"], json!(2));
+    // select: list, comma string, `true`, a query string and a nested query
+    assert_eq!(
+        kql(
+            &scope,
+            json!({"query": "page('boats').children.listed", "select": "slug, length"})
+        )
+        .unwrap(),
+        json!([
+            {"slug": "skiff", "length": "4"},
+            {"slug": "ketch", "length": "12"},
+            {"slug": "dory", "length": "5"}
+        ])
+    );
+    assert_eq!(
+        kql(
+            &scope,
+            json!({"query": "page('boats')", "select": {
+                "title": true,
+                "upper": "page.title.upper",
+                "skip": false,
+                "kids": {"query": "page.children.listed", "select": ["uid"], "pagination": {"limit": 2, "page": 2}}
+            }})
+        )
+        .unwrap(),
+        json!({
+            "title": "Boats",
+            "upper": "BOATS",
+            "kids": {"data": [{"uid": "dory"}], "pagination": {"page": 2, "pages": 2, "offset": 2, "limit": 2, "total": 3}}
+        })
+    );
+    // several queries at once
+    assert_eq!(
+        kql(
+            &scope,
+            json!({"queries": {"a": "site.title", "b": "site.children.count"}})
+        )
+        .unwrap(),
+        json!({"a": "Harbour Co-op", "b": 2})
+    );
+    // structures, blocks and layouts
+    assert_eq!(
+        kql(&scope, json!("page('boats/skiff').crew.toStructure")).unwrap(),
+        json!([{"name": "Ana", "role": "helm", "id": 0}, {"name": "Bo", "role": "bow", "id": 1}])
+    );
+    assert_eq!(
+        kql(
+            &scope,
+            json!({"query": "page('boats/skiff').crew.toStructure", "select": {"who": "structureItem.name.upper", "role": true}})
+        )
+        .unwrap(),
+        json!([{"who": "ANA", "role": "helm"}, {"who": "BO", "role": "bow"}])
+    );
+    assert_eq!(
+        kql(&scope, json!("page('boats/skiff').log.toBlocks")).unwrap(),
+        json!([{"content": {"text": "<p>Calm</p>"}, "id": "b1", "isHidden": false, "type": "text"}]),
+        "hidden blocks are left out, content keys are lowercase"
+    );
+    assert_eq!(
+        kql(
+            &scope,
+            json!({"query": "page('boats/skiff').log.toBlocks.first", "select": ["type", "text"]})
+        )
+        .unwrap(),
+        json!({"type": "text", "text": "<p>Calm</p>"})
+    );
+    assert_eq!(
+        kql(
+            &scope,
+            json!("page('boats/skiff').grid.toLayouts.first.columns.first.span")
+        )
+        .unwrap(),
+        json!(6)
+    );
+    assert_eq!(
+        kql(&scope, json!("page('boats/skiff').grid.toLayouts.first")).unwrap(),
+        json!({
+            "attrs": {"class": "wide"},
+            "columns": [{"blocks": [{"content": {"level": "h2", "text": "Deck"}, "id": "b3", "isHidden": false, "type": "heading"}], "id": "c1", "width": "1/2"}],
+            "id": "l1",
+            "isEmpty": false
+        })
+    );
+}
+
+#[test]
+fn kql_refuses_what_the_plugin_refuses() {
+    let (_d, snap) = kql_site();
+    let policy = kql::Policy::default();
+    let mut scope = Scope::new(&snap, Gate::Actor(&Actor::Kirby));
+    scope.kql = Some(&policy);
+    use serde_json::json;
+    let err = |q: serde_json::Value| kql(&scope, q).unwrap_err();
+    // a PHP method that is not on the allowlist
+    assert_eq!(
+        err(json!("page('boats').delete")),
+        QueryError::Forbidden(
+            "The method \"Kirby\\Cms\\Page::delete()\" is not allowed in the API context".into()
+        )
+    );
+    assert_eq!(
+        err(json!("site.kirby")),
+        QueryError::Forbidden(
+            "The method \"Kirby\\Cms\\Site::kirby()\" is not allowed in the API context".into()
+        )
+    );
+    // the allowlist is case-sensitive: `Title` is the PHP method, but not allowed
+    assert!(matches!(
+        err(json!("page('boats').Title")),
+        QueryError::Forbidden(_)
+    ));
+    // a name that is no method is a content field
+    assert_eq!(
+        kql(&scope, json!("page('boats').tags")).unwrap(),
+        json!("sail, motor , ,row")
+    );
+    assert_eq!(
+        kql(&scope, json!("page('boats').nothing")).unwrap(),
+        json!("")
+    );
+    // field methods: any registered one, in any case; others are refused
+    assert_eq!(
+        kql(&scope, json!("page('boats').title.UPPER")).unwrap(),
+        json!("BOATS")
+    );
+    assert_eq!(
+        err(json!("page('boats').title.parent")),
+        QueryError::Forbidden(
+            "The method \"Kirby\\Content\\Field::parent()\" is not allowed in the API context"
+                .into()
+        )
+    );
+    // collections answer their allowlist only
+    assert!(matches!(
+        err(json!("site.children.filter((p) => p.isListed)")),
+        QueryError::Forbidden(_)
+    ));
+    // members of null and scalars
+    assert_eq!(
+        err(json!("site.find('nope').title")),
+        QueryError::BadMethod("Access to method/property \"title\" on null".into())
+    );
+    assert_eq!(
+        err(json!("site.title.value.upper")),
+        QueryError::BadMethod("Access to method/property \"upper\" on string".into())
+    );
+    assert_eq!(
+        err(json!({"query": 5})),
+        QueryError::Exception("The query must be a string".into())
+    );
+    assert!(matches!(
+        err(json!({"query": "site.children", "select": ["id"], "pagination": {"limit": 1, "page": 9}})),
+        QueryError::ErrorPage(m) if m == "Pagination page 9 does not exist, expected 1-2"
+    ));
+    // an image's dimensions is an array, not an object
+    assert_eq!(
+        err(json!("page('boats/skiff').files.first.dimensions.nope")),
+        QueryError::BadMethod("Access to non-existing property \"nope\" on array".into())
+    );
+}
+
+#[test]
+fn kql_config_lists_allow_and_block() {
+    let (_d, snap) = kql_site();
+    use serde_json::json;
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let policy = kql::Policy::new(
+        &s(&["kirby\\cms\\page::delete"]),
+        &s(&["Kirby\\Cms\\Page::url", "KIRBY\\CMS\\PAGE::CHILDREN"]),
+        &[],
+        &[],
+    );
+    let mut scope = Scope::new(&snap, Gate::Actor(&Actor::Kirby));
+    scope.kql = Some(&policy);
+    // blocked in any case, and left out of the default rendering
+    assert!(matches!(
+        kql(&scope, json!("page('boats').children")),
+        Err(QueryError::Forbidden(_))
+    ));
+    let page = kql(&scope, json!("page('boats')")).unwrap();
+    assert!(page.get("url").is_none() && page.get("children").is_none());
+    assert!(page.get("drafts").is_some());
+    // a blocked class, in any case
+    let blocked = kql::Policy::new(&[], &[], &[], &s(&["kirby\\cms\\FILES"]));
+    scope.kql = Some(&blocked);
+    assert_eq!(
+        kql(&scope, json!("page('boats/skiff').files")).unwrap_err(),
+        QueryError::Forbidden("Access to the class \"Kirby\\Cms\\Files\" is blocked".into())
+    );
+    assert_eq!(
+        kql(&scope, json!("page('boats/skiff').files.count")).unwrap_err(),
+        QueryError::Forbidden("Access to the class \"Kirby\\Cms\\Files\" is blocked".into())
+    );
+}
+
+#[test]
+fn kql_yields_only_what_the_gate_lets_through() {
+    let (_d, snap) = kql_site();
+    use serde_json::json;
+    let policy = kql::Policy::default();
+    let mut scope = Scope::new(&snap, Gate::Public);
+    scope.kql = Some(&policy);
+    // drafts and users are not public
+    assert_eq!(
+        kql(&scope, json!("page('boats').drafts")).unwrap(),
+        json!([])
+    );
+    assert_eq!(
+        kql(&scope, json!("page('boats/raft')")).unwrap(),
+        json!(null)
+    );
+    assert_eq!(kql(&scope, json!("users")).unwrap(), json!([]));
+    let mut admin = Scope::new(&snap, Gate::Actor(&Actor::Kirby));
+    admin.kql = Some(&policy);
+    assert_eq!(
+        kql(&admin, json!("page('boats').drafts")).unwrap(),
+        json!(["boats/raft"])
+    );
+}

@@ -7,30 +7,30 @@ use crate::support::{Request, Server};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-const ROLES: [(&str, &str); 3] = [
+pub(super) const ROLES: [(&str, &str); 3] = [
     ("admin@example.com", "admin-secret-1"),
     ("editor@example.com", "editor-secret-2"),
     ("client@example.com", "client-secret-3"),
 ];
 
-fn get(server: &Server, auth: &str, path: &str) -> (u16, String) {
+pub(super) fn get(server: &Server, auth: &str, path: &str) -> (u16, String) {
     let r = server.send(&Request::new("GET", path).header("Authorization", auth));
     (r.status, String::from_utf8_lossy(&r.body).into_owned())
 }
 
-fn json_of(body: &str) -> Value {
+pub(super) fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or(Value::Null)
 }
 
 /// (id, title, uuid) of each page; (id, uuid) of each file; (id, email) of each user.
-type Inventory = (
+pub(super) type Inventory = (
     Vec<(String, String, String)>,
     Vec<(String, String)>,
     Vec<(String, String)>,
 );
 
 /// Every page id, file and user the admin can see (the whole site).
-fn inventory(server: &Server) -> Inventory {
+pub(super) fn inventory(server: &Server) -> Inventory {
     let admin = crate::support::basic((ROLES[0].0, ROLES[0].1));
     let (_, body) = get(
         server,

@@ -1,3 +1,4 @@
 //! Permissions: every route, for every role.
 
 mod crawl;
+mod kql;
