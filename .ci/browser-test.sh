@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser test: the example site's /app page (same-site SPA with session + CSRF) in Debian's
-# Chromium, driven by playwright-core (tests/browser/app.spec.mjs). Installs what is missing
+# Browser tests: the example site's /app page (same-site SPA with session + CSRF) and the
+# headless KQL front-end at /headless/ (examples/headless), in Debian's Chromium, driven by
+# playwright-core (tests/browser/app.spec.mjs, headless.spec.mjs). Installs what is missing
 # (the `chromium` package, the npm dependency), builds the folio binary, runs the spec and
 # ends with `browser: N passed, M failed`. The screenshot is kept at target/browser/app.png.
 set -uo pipefail
@@ -36,13 +37,26 @@ if [ -z "${FOLIO_BIN:-}" ]; then
 fi
 export FOLIO_BIN
 
-echo "== browser test"
+echo "== browser tests"
 mkdir -p target/browser
-log=target/browser/app.log
-node tests/browser/app.spec.mjs 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
-if ! tail -n 1 "$log" | grep -q '^browser: [0-9]* passed, [0-9]* failed$'; then
-  echo "browser: 0 passed, 1 failed (the spec did not finish, exit $status)"
-  exit 1
-fi
+status=0
+total_passed=0
+total_failed=0
+for spec in app headless; do
+  log=target/browser/$spec.log
+  echo "== $spec.spec.mjs"
+  node "tests/browser/$spec.spec.mjs" 2>&1 | tee "$log"
+  code=${PIPESTATUS[0]}
+  last=$(tail -n 1 "$log")
+  if ! grep -q '^browser: [0-9]* passed, [0-9]* failed$' <<<"$last"; then
+    echo "$spec: the spec did not finish (exit $code)"
+    total_failed=$((total_failed + 1))
+    status=1
+    continue
+  fi
+  total_passed=$((total_passed + $(awk '{print $2}' <<<"$last")))
+  total_failed=$((total_failed + $(awk '{print $4}' <<<"$last")))
+  [ "$code" -eq 0 ] || status=1
+done
+echo "browser: $total_passed passed, $total_failed failed"
 exit "$status"

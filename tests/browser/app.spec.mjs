@@ -7,109 +7,16 @@
 // target/debug/folio), CHROMIUM (default /usr/bin/chromium).
 
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { assert, check, copySite, folioBinary, repo, startFolio, tally } from "./lib.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
 const EMAIL = "admin@example.com";
 const PASSWORD = "folio-demo-1";
 const NEW_TITLE = "First Light, edited in Chromium";
 const POST_FILE = "content/1_blog/20250301_first-light/post.txt";
 const SCREENSHOT = path.join(repo, "target/browser/app.png");
-
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}\n  ${String((e && e.stack) || e).split("\n").join("\n  ")}`);
-  }
-}
-
-function assert(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-function folioBinary() {
-  if (process.env.FOLIO_BIN) return process.env.FOLIO_BIN;
-  const candidates = ["release", "debug"]
-    .map((p) => path.join(repo, "target", p, "folio"))
-    .filter((p) => fs.existsSync(p))
-    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  if (candidates.length === 0) {
-    throw new Error("no folio binary: run `cargo build -p folio` or set FOLIO_BIN");
-  }
-  return candidates[0];
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A private copy of examples/site (without sessions, login trials or media caches). */
-function copySite() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "folio-browser-"));
-  const root = path.join(dir, "site");
-  fs.cpSync(path.join(repo, "examples/site"), root, {
-    recursive: true,
-    filter: (src) => {
-      const rel = path.relative(path.join(repo, "examples/site"), src);
-      return !(
-        rel === path.join("site", "sessions") ||
-        rel.startsWith(path.join("site", "sessions") + path.sep) ||
-        rel === path.join("site", "accounts", ".logins") ||
-        rel === "media" ||
-        rel.startsWith("media" + path.sep)
-      );
-    },
-  });
-  return { dir, root };
-}
-
-async function startFolio(root) {
-  const bin = folioBinary();
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const log = [];
-    const child = spawn(bin, ["serve", root, "--listen", `127.0.0.1:${port}`], {
-      env: { ...process.env, FOLIO_LOG: "warn" },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    child.stderr.on("data", (d) => log.push(String(d)));
-    const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      try {
-        const r = await fetch(base + "/assets/css/site.css");
-        if (r.ok) return { child, base, log };
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    child.kill("SIGKILL");
-    console.log(`# folio did not start on port ${port}: ${log.join("")}`);
-  }
-  throw new Error("folio did not start");
-}
 
 function titleOnDisk(root) {
   const text = fs.readFileSync(path.join(root, POST_FILE), "utf8");
@@ -260,19 +167,19 @@ async function main() {
       assert(consoleErrors.length === 0, consoleErrors.join("\n"));
     });
   } catch (e) {
-    failed++;
+    tally.failed++;
     console.log(`not ok - setup\n  ${String((e && e.stack) || e).split("\n").join("\n  ")}`);
   } finally {
     if (browser) await browser.close().catch(() => {});
     if (server) {
       server.child.kill("SIGTERM");
-      if (failed > 0 && server.log.length) console.log(`# server log:\n${server.log.join("")}`);
+      if (tally.failed > 0 && server.log.length) console.log(`# server log:\n${server.log.join("")}`);
     }
     fs.rmSync(profile, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`browser: ${passed} passed, ${failed} failed`);
-  process.exit(failed === 0 ? 0 : 1);
+  console.log(`browser: ${tally.passed} passed, ${tally.failed} failed`);
+  process.exit(tally.failed === 0 ? 0 : 1);
 }
 
 main();

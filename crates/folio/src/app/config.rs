@@ -257,6 +257,16 @@ impl Config {
 }
 
 impl Config {
+    /// The string options below `prefix` (`folio.static` → `("/headless", "../headless")`),
+    /// by the rest of their name.
+    pub fn strings_below(&self, prefix: &str) -> Vec<(String, String)> {
+        let p = format!("{prefix}.");
+        self.values
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&p)?.to_string(), v.as_str()?.to_string())))
+            .collect()
+    }
+
     /// A list of strings (a JSON list, or a comma-separated string).
     pub fn list(&self, key: &str) -> Vec<String> {
         match self.values.get(key) {

@@ -126,6 +126,9 @@ pub struct Settings {
     pub basic_auth: bool,
     /// `api.allowInsecure` (strictly `true`).
     pub allow_insecure: bool,
+    /// `folio.static`: URL prefixes served from folders (relative to the site root), such
+    /// as a headless front-end's build next to the API (beyond Kirby).
+    pub static_dirs: Vec<(String, std::path::PathBuf)>,
     /// `kql.auth`: `/api/query` needs a user unless this is exactly `false`.
     pub kql_auth: bool,
     /// `kql.methods.{allowed,blocked}` and `kql.classes.{allowed,blocked}`.
@@ -224,6 +227,15 @@ impl Settings {
             _ if config.is_false("folio.hsts") => None,
             _ => Some("max-age=31536000".to_string()),
         };
+        let mut static_dirs = Vec::new();
+        for (prefix, dir) in config.strings_below("folio.static") {
+            let p = format!("/{}", prefix.trim_matches('/'));
+            let reserved = ["/", "/api", "/media", "/assets", "/panel"];
+            if reserved.contains(&p.as_str()) || p.contains("..") || p.contains('{') {
+                bail!("folio.static: `{prefix}` cannot be served from a folder");
+            }
+            static_dirs.push((p, std::path::PathBuf::from(dir)));
+        }
         let count =
             |key: &str, default: i64| usize::try_from(config.int(key, default)).unwrap_or(0);
         Ok(Settings {
@@ -241,6 +253,7 @@ impl Settings {
             panel_install: config.is_true("panel.install"),
             basic_auth: config.is_true("api.basicAuth"),
             allow_insecure: config.is_true("api.allowInsecure"),
+            static_dirs,
             kql_auth: !config.is_false("kql.auth"),
             kql: folio_core::query::kql::Policy::new(
                 &config.list("kql.methods.allowed"),

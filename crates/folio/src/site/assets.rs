@@ -105,17 +105,31 @@ fn resolve(assets: &Path, raw: &str) -> Option<(PathBuf, std::fs::Metadata)> {
 /// Serves `/assets/...`; `None` when the path is not below `/assets/`.
 pub async fn serve(app: &App, req: &Req) -> Option<Response> {
     let rest = req.path.strip_prefix("/assets/")?;
+    Some(serve_dir(app.root.join("assets"), rest, req).await)
+}
+
+/// Serves a file below `dir` (a `folio.static` mount, e.g. a headless front-end's build),
+/// with the same checks as `/assets/`; a folder's `index.html` answers for the folder.
+pub async fn serve_static(dir: PathBuf, rest: &str, req: &Req) -> Response {
+    let rest = if rest.is_empty() || rest.ends_with('/') {
+        format!("{rest}index.html")
+    } else {
+        rest.to_string()
+    };
+    serve_dir(dir, &rest, req).await
+}
+
+async fn serve_dir(assets: PathBuf, rest: &str, req: &Req) -> Response {
     if req.method != Method::GET && req.method != Method::HEAD {
-        return Some(not_found());
+        return not_found();
     }
-    let assets = app.root.join("assets");
     let raw = rest.to_string();
     let found = tokio::task::spawn_blocking(move || resolve(&assets, &raw))
         .await
         .ok()
         .flatten();
     let Some((path, meta)) = found else {
-        return Some(not_found());
+        return not_found();
     };
     let mtime = meta
         .modified()
@@ -138,7 +152,7 @@ pub async fn serve(app: &App, req: &Req) -> Option<Response> {
     } else {
         match tokio::fs::read(&path).await {
             Ok(bytes) => Response::new(Body::from(bytes)),
-            Err(_) => return Some(not_found()),
+            Err(_) => return not_found(),
         }
     };
     let name = path
@@ -163,7 +177,7 @@ pub async fn serve(app: &App, req: &Req) -> Option<Response> {
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
-    Some(r)
+    r
 }
 
 #[cfg(test)]

@@ -294,11 +294,34 @@ pub struct SiteState {
 /// routes declared in `folio.toml` and every page URL (with the session layer, because
 /// `csrf()` may create a session).
 pub fn router(state: SiteState) -> Router {
-    let statics = Router::new()
+    let mut statics = Router::new()
         .route("/media/", any(media_file))
         .route("/media/{*path}", any(media_file))
         .route("/assets/", any(asset))
         .route("/assets/{*path}", any(asset));
+    for (prefix, dir) in &state.app.settings.static_dirs {
+        let dir = state.app.root.join(dir);
+        let at = prefix.clone();
+        let handler = move |req: Request| {
+            let dir = dir.clone();
+            let at = at.clone();
+            async move {
+                let r = SiteReq::of(&req);
+                let Some(rest) = r.path.strip_prefix(at.as_str()) else {
+                    return not_found_page();
+                };
+                match rest.strip_prefix('/') {
+                    Some(rest) => assets::serve_static(dir, rest, &r).await,
+                    // `/headless` → `/headless/`, so relative links resolve
+                    None => axum::response::Redirect::permanent(&format!("{at}/")).into_response(),
+                }
+            }
+        };
+        statics = statics
+            .route(prefix, any(handler.clone()))
+            .route(&format!("{prefix}/"), any(handler.clone()))
+            .route(&format!("{prefix}/{{*path}}"), any(handler));
+    }
     let pages = Router::new()
         .fallback(page)
         .layer(axum::middleware::from_fn_with_state(

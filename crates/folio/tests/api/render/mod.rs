@@ -594,3 +594,45 @@ fn content_is_escaped_and_templates_reload() {
     }
     assert_eq!(server.get("/blog").status, 200);
 }
+
+#[test]
+fn static_mounts_serve_the_headless_front_end_safely() {
+    let site = Example::new();
+    // the example's `folio.static` mounts `../headless` at `/headless`
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/headless"),
+        &site.root.parent().unwrap().join("headless"),
+    );
+    std::fs::write(site.root.parent().unwrap().join("secret.txt"), "outside").unwrap();
+    let server = site.serve();
+
+    let r = server.get("/headless/");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=UTF-8"));
+    assert!(r.text().contains("journal.js"));
+    assert!(
+        r.cookie("kirby_session").is_none(),
+        "static files start no session"
+    );
+    let r = server.get("/headless");
+    assert_eq!(r.status, 308);
+    assert_eq!(r.header("location"), Some("/headless/"));
+    let r = server.get("/headless/journal.js");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("/api/query"));
+    for bad in [
+        "/headless/../secret.txt",
+        "/headless/..%2fsecret.txt",
+        "/headless/%2e%2e/secret.txt",
+        "/headless/missing.js",
+        "/headless/.hidden",
+    ] {
+        let r = server.get(bad);
+        assert_eq!(r.status, 404, "{bad}");
+        assert!(!r.text().contains("outside"), "{bad}");
+    }
+    let r = server.send(&Request::new("POST", "/headless/index.html"));
+    assert_eq!(r.status, 404, "static files answer GET and HEAD only");
+    // the pages of the site still render
+    assert_eq!(server.get("/blog").status, 200);
+}
