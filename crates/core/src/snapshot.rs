@@ -92,6 +92,9 @@ pub struct Snapshot {
     /// The same site in every other language, by language index (only on the
     /// default-language snapshot, `None` at its own index).
     views: Arc<Vec<Option<Arc<Snapshot>>>>,
+    /// `site/models/<template>.php` sources, lowercase, by template: queries must not
+    /// guess what a PHP page model defines.
+    pub page_models: Arc<HashMap<String, String>>,
 }
 
 /// Which content files a snapshot reads: the default language's, and the own files of a
@@ -130,6 +133,23 @@ impl Reader<'_> {
             None => (base, None, mtime),
         }
     }
+}
+
+/// The PHP page models of a site, lowercase, by template name.
+fn read_page_models(dir: &Path) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(template) = name.strip_suffix(".php")
+            && let Ok(src) = std::fs::read_to_string(entry.path())
+        {
+            out.insert(template.to_lowercase(), src.to_lowercase());
+        }
+    }
+    out
 }
 
 static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -217,6 +237,7 @@ impl Snapshot {
             languages,
             lang,
             views: Arc::new(Vec::new()),
+            page_models: Arc::new(read_page_models(&root.join("site").join("models"))),
         };
         let listing = snap.read_dir(&content_dir)?;
         let (content, translation, _) = Reader::of(&snap).read(&content_dir, "site");

@@ -445,6 +445,9 @@ fn replace(policy: &Policy, v: &Val) -> R<Option<Icpt>> {
     let Some((class, icpt)) = class_of(v) else {
         return Ok(None);
     };
+    if policy.classes_blocked.is_empty() && icpt.is_some() {
+        return Ok(icpt);
+    }
     let lower = class.to_lowercase();
     if policy.classes_blocked.contains(&lower) {
         return Err(QueryError::Forbidden(format!(
@@ -460,11 +463,16 @@ fn replace(policy: &Policy, v: &Val) -> R<Option<Icpt>> {
 }
 
 fn is_allowed(policy: &Policy, class: &str, icpt: Icpt, method: &str) -> bool {
-    let name = format!("{class}::{method}").to_lowercase();
-    if policy.methods_blocked.contains(&name) {
+    let named = |list: &[String]| {
+        !list.is_empty() && {
+            let name = format!("{class}::{method}").to_lowercase();
+            list.contains(&name)
+        }
+    };
+    if named(&policy.methods_blocked) {
         return false;
     }
-    icpt.allows(method) || policy.methods_allowed.contains(&name)
+    icpt.allows(method) || named(&policy.methods_allowed)
 }
 
 fn forbidden(class: &str, method: &str) -> QueryError {

@@ -99,6 +99,14 @@ const NOT_AVAILABLE: &[&str] = &[
     "unpublish",
 ];
 
+/// Whether Folio refuses to evaluate a (lowercase) method name: a hash lookup, since it is
+/// asked for every content field a query reads.
+fn not_evaluated(lower: &str) -> bool {
+    static SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| NOT_AVAILABLE.iter().copied().collect());
+    SET.contains(lower)
+}
+
 fn not_available(name: &str, on: &'static str) -> QueryError {
     QueryError::NotAvailable {
         name: name.to_string(),
@@ -292,16 +300,14 @@ fn url(scope: &Scope<'_>, m: Model) -> Val {
 /// Whether the site's PHP page model for `template` defines a method `name` (then Folio
 /// cannot answer it: the PHP code decides).
 fn model_defines(snap: &Snapshot, template: &str, name: &str) -> bool {
-    let path = snap
-        .root
-        .join("site/models")
-        .join(format!("{template}.php"));
-    let Ok(src) = std::fs::read_to_string(path) else {
+    if snap.page_models.is_empty() {
+        return false;
+    }
+    let Some(src) = snap.page_models.get(&template.to_lowercase()) else {
         return false;
     };
-    let lower = src.to_lowercase();
-    lower.contains(&format!("function {}(", name.to_lowercase()))
-        || lower.contains(&format!("function {} (", name.to_lowercase()))
+    let name = name.to_lowercase();
+    src.contains(&format!("function {name}(")) || src.contains(&format!("function {name} ("))
 }
 
 // ------------------------------------------------------------------------- dispatch
@@ -407,7 +413,7 @@ fn kirby(scope: &Scope<'_>, name: &str, args: &[Val]) -> R {
         }),
         "multilang" => Ok(Val::Bool(scope.snap.languages.is_multilang())),
         "url" => Ok(url(scope, Model::Site)),
-        _ if NOT_AVAILABLE.contains(&name.to_lowercase().as_str())
+        _ if not_evaluated(&name.to_lowercase())
             || matches!(name, "languages" | "system" | "api" | "auth" | "plugins") =>
         {
             Err(not_available(name, "kirby"))
@@ -540,7 +546,7 @@ fn site(scope: &Scope<'_>, name: &str, args: &[Val]) -> R {
         "site" => Val::Site,
         "kirby" => Val::Kirby,
         "uuid" => Val::Str("site://".into()),
-        _ if NOT_AVAILABLE.contains(&lower.as_str()) || lower == "modified" => {
+        _ if not_evaluated(&lower) || lower == "modified" => {
             return Err(not_available(name, "site"));
         }
         _ => field(snap, Model::Site, name),
@@ -568,9 +574,10 @@ fn page(scope: &Scope<'_>, p: PageIdx, name: &str, args: &[Val]) -> R {
         return r;
     }
     let sib = siblings_of(snap, p);
-    let pos = sib.iter().position(|x| *x == p);
     let neighbour = |step: isize, listed_only: bool| -> Val {
-        let Some(pos) = pos else { return Val::Null };
+        let Some(pos) = sib.iter().position(|x| *x == p) else {
+            return Val::Null;
+        };
         let mut i = pos as isize + step;
         while i >= 0 && (i as usize) < sib.len() {
             let q = sib[i as usize];
@@ -657,7 +664,7 @@ fn page(scope: &Scope<'_>, p: PageIdx, name: &str, args: &[Val]) -> R {
                 "page (a method of the site's PHP page model)",
             ));
         }
-        _ if NOT_AVAILABLE.contains(&lower.as_str()) || lower == "modified" => {
+        _ if not_evaluated(&lower) || lower == "modified" => {
             return Err(not_available(name, "page"));
         }
         _ => field(snap, Model::Page(p), name),
@@ -736,7 +743,7 @@ fn file_method(scope: &Scope<'_>, f: FileRef, name: &str, args: &[Val]) -> R {
         "ratio" | "isresizable" | "isviewable" => {
             return Err(not_available(name, "file"));
         }
-        _ if NOT_AVAILABLE.contains(&lower.as_str()) || lower == "modified" => {
+        _ if not_evaluated(&lower) || lower == "modified" => {
             return Err(not_available(name, "file"));
         }
         _ => field(snap, Model::File(f), name),
@@ -788,7 +795,7 @@ fn user(scope: &Scope<'_>, u: UserIdx, name: &str, args: &[Val]) -> R {
         "content" => Val::Content(Model::User(u)),
         "site" => Val::Site,
         "kirby" => Val::Kirby,
-        _ if NOT_AVAILABLE.contains(&lower.as_str()) || lower == "modified" => {
+        _ if not_evaluated(&lower) || lower == "modified" => {
             return Err(not_available(name, "user"));
         }
         _ => field(snap, Model::User(u), name),
@@ -1045,7 +1052,7 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
             None if value.trim().is_empty() => Val::Null,
             None => return Err(not_available(name, "field")),
         },
-        _ if NOT_AVAILABLE.contains(&lower.as_str()) => {
+        _ if not_evaluated(&lower) => {
             return Err(not_available(name, "field"));
         }
         _ => return Err(unknown(name, "field")),
@@ -1144,8 +1151,79 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
+/// The (lowercase) names [`page`] and [`model_files`] answer themselves; any other name of a
+/// page is a content field (unless Folio refuses it or a page model defines it).
+const PAGE_METHODS: &[&str] = &[
+    "archives",
+    "audio",
+    "children",
+    "childrenanddrafts",
+    "code",
+    "content",
+    "depth",
+    "documents",
+    "drafts",
+    "file",
+    "files",
+    "find",
+    "hasaudio",
+    "haschildren",
+    "hasdocuments",
+    "hasdrafts",
+    "hasfiles",
+    "hasimages",
+    "haslistedchildren",
+    "hasnext",
+    "hasprev",
+    "hasunlistedchildren",
+    "hasvideos",
+    "id",
+    "image",
+    "images",
+    "index",
+    "intendedtemplate",
+    "is",
+    "isdraft",
+    "iserrorpage",
+    "ishomeorerrorpage",
+    "ishomepage",
+    "islisted",
+    "ispublished",
+    "isunlisted",
+    "kirby",
+    "next",
+    "nextlisted",
+    "num",
+    "parent",
+    "parents",
+    "prev",
+    "prevlisted",
+    "siblings",
+    "site",
+    "slug",
+    "status",
+    "template",
+    "title",
+    "uid",
+    "url",
+    "uuid",
+    "videos",
+];
+
 /// An item's attribute for filtering and sorting: the method (or content field) `name`.
 fn attr(scope: &Scope<'_>, item: &Val, name: &str, locals: Locals<'_>) -> Val {
+    // the common case, a page's content field, without the method dispatch
+    if let Val::Page(p) = item {
+        let lower = name.to_lowercase();
+        let page = &scope.snap.pages[*p];
+        if PAGE_METHODS.binary_search(&lower.as_str()).is_err()
+            && !not_evaluated(&lower)
+            && lower != "modified"
+            && !model_defines(scope.snap, &page.template, &lower)
+        {
+            return page.content.get(&lower).cloned().map_or(Val::Null, Val::Str);
+        }
+    }
     match call(scope, item, name, Vec::new(), locals) {
         Ok(v) => scalar(&v),
         Err(_) => Val::Null,
@@ -1623,7 +1701,7 @@ fn collection(
                     .collect(),
             )
         }
-        _ if NOT_AVAILABLE.contains(&lower.as_str()) => {
+        _ if not_evaluated(&lower) => {
             return Some(Err(not_available(name, kind_name(kind))));
         }
         _ => return Some(Err(unknown(name, kind_name(kind)))),
