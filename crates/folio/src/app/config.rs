@@ -267,6 +267,12 @@ impl Config {
             .collect()
     }
 
+    /// Whether any option is set at or below `prefix` (`kql` → `kql.auth`, `kql.methods…`).
+    pub fn has_below(&self, prefix: &str) -> bool {
+        let p = format!("{prefix}.");
+        self.values.keys().any(|k| k == prefix || k.starts_with(&p))
+    }
+
     /// A list of strings (a JSON list, or a comma-separated string).
     pub fn list(&self, key: &str) -> Vec<String> {
         match self.values.get(key) {

@@ -167,7 +167,11 @@ impl App {
         for w in &config.warnings {
             tracing::warn!("{w}");
         }
-        let settings = Settings::from_config(&config)?;
+        let mut settings = Settings::from_config(&config)?;
+        let kql_plugin = root.join("site/plugins/kql").is_dir();
+        if kql_plugin && !config.is_false("folio.kql") {
+            settings.kql_enabled = true;
+        }
         let options = snapshot_options(&config);
         let stray = remove_stray_temp_files(&root);
         if stray > 0 {

@@ -129,6 +129,10 @@ pub struct Settings {
     /// `folio.static`: URL prefixes served from folders (relative to the site root), such
     /// as a headless front-end's build next to the API (beyond Kirby).
     pub static_dirs: Vec<(String, std::path::PathBuf)>,
+    /// Whether `/api/query` (KQL) answers: `folio.kql` when set, else when the site has the
+    /// KQL plugin (`site/plugins/kql`) or sets a `kql.*` option; otherwise it is Kirby's
+    /// "no route" 404, as on a Kirby site without the plugin.
+    pub kql_enabled: bool,
     /// `kql.auth`: `/api/query` needs a user unless this is exactly `false`.
     pub kql_auth: bool,
     /// `kql.methods.{allowed,blocked}` and `kql.classes.{allowed,blocked}`.
@@ -254,6 +258,12 @@ impl Settings {
             basic_auth: config.is_true("api.basicAuth"),
             allow_insecure: config.is_true("api.allowInsecure"),
             static_dirs,
+            kql_enabled: if config.is_true("folio.kql") || config.is_false("folio.kql") {
+                config.is_true("folio.kql")
+            } else {
+                // (the app adds the plugin folder, which needs the root)
+                config.has_below("kql")
+            },
             kql_auth: !config.is_false("kql.auth"),
             kql: folio_core::query::kql::Policy::new(
                 &config.list("kql.methods.allowed"),

@@ -123,7 +123,7 @@ fn page_queries(inv: &Inventory, make: impl Fn(&str) -> Vec<Value>) -> Vec<Value
 
 #[test]
 fn kql_shows_no_draft_a_role_may_not_see() {
-    let server = Server::default_config();
+    let server = Server::start(&["folio.kql=true"]);
     let inv = inventory(&server);
     let mut queries = vec![
         json!({"query": "site.drafts", "select": ["id", "title", "url", "uuid"]}),
@@ -152,7 +152,7 @@ fn kql_shows_no_draft_a_role_may_not_see() {
 
 #[test]
 fn kql_shows_no_page_a_role_may_not_list() {
-    let server = Server::default_config();
+    let server = Server::start(&["folio.kql=true"]);
     let inv = inventory(&server);
     let mut queries = vec![
         json!({"query": "site.index", "select": ["id", "title", "url", "uuid"]}),
@@ -181,7 +181,7 @@ fn kql_shows_no_page_a_role_may_not_list() {
 
 #[test]
 fn kql_shows_no_file_of_a_page_a_role_may_not_see() {
-    let server = Server::default_config();
+    let server = Server::start(&["folio.kql=true"]);
     let inv = inventory(&server);
     assert!(!inv.1.is_empty(), "the fixture has files");
     let mut queries = vec![
@@ -205,7 +205,7 @@ fn kql_shows_no_file_of_a_page_a_role_may_not_see() {
 
 #[test]
 fn kql_shows_no_user_a_role_may_not_see() {
-    let server = Server::default_config();
+    let server = Server::start(&["folio.kql=true"]);
     let inv = inventory(&server);
     let mut queries = vec![
         json!("users"),
@@ -241,7 +241,7 @@ fn kql_shows_no_user_a_role_may_not_see() {
 
 #[test]
 fn anonymous_kql_sees_published_pages_only_when_kql_auth_is_off() {
-    let server = Server::start(&["kql.auth=false"]);
+    let server = Server::start(&["folio.kql=true", "kql.auth=false"]);
     let anon = |q: &str| {
         let r = server.send(&Request::new("POST", "/api/query").json(&json!({ "query": q })));
         (r.status, json_of(&String::from_utf8_lossy(&r.body)))
@@ -260,7 +260,11 @@ fn anonymous_kql_sees_published_pages_only_when_kql_auth_is_off() {
     let (_, me) = anon("kirby.user");
     assert_eq!(me["result"], Value::Null);
     // and with the default (kql.auth on), anonymous calls are refused
-    let locked = Server::default_config();
+    let locked = Server::start(&["folio.kql=true"]);
     let r = locked.send(&Request::new("POST", "/api/query").json(&json!("site.title")));
     assert_eq!(r.status, 401, "{}", String::from_utf8_lossy(&r.body));
+    // a site without the KQL plugin or `kql` options has no such route, as in Kirby
+    let plain = Server::default_config();
+    let r = plain.send(&Request::new("POST", "/api/query").json(&json!({"query": "site.title"})));
+    assert_eq!(r.status, 404, "{}", String::from_utf8_lossy(&r.body));
 }
