@@ -95,6 +95,9 @@ pub struct Snapshot {
     /// `site/models/<template>.php` sources, lowercase, by template: queries must not
     /// guess what a PHP page model defines.
     pub page_models: Arc<HashMap<String, String>>,
+    /// The templates the site has (`site/templates/<name>.*`, lowercase names): a page
+    /// whose template is missing renders with `default`, and says so.
+    pub templates: Arc<std::collections::HashSet<String>>,
 }
 
 /// Which content files a snapshot reads: the default language's, and the own files of a
@@ -133,6 +136,23 @@ impl Reader<'_> {
             None => (base, None, mtime),
         }
     }
+}
+
+/// The names of a site's templates (`blog.php`, `blog.html` → `blog`), lowercase.
+fn read_templates(dir: &Path) -> std::collections::HashSet<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().is_file())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().to_lowercase();
+                    let stem = name.split('.').next()?.to_string();
+                    (!stem.is_empty()).then_some(stem)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The PHP page models of a site, lowercase, by template name.
@@ -238,6 +258,7 @@ impl Snapshot {
             lang,
             views: Arc::new(Vec::new()),
             page_models: Arc::new(read_page_models(&root.join("site").join("models"))),
+            templates: Arc::new(read_templates(&root.join("site").join("templates"))),
         };
         let listing = snap.read_dir(&content_dir)?;
         let (content, translation, _) = Reader::of(&snap).read(&content_dir, "site");

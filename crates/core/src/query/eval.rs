@@ -77,6 +77,8 @@ pub(crate) fn eval(scope: &Scope<'_>, expr: &Expr, locals: Locals<'_>) -> Result
         }
         Expr::Closure(c) => Val::Closure(c.clone()),
         Expr::Coalesce(a, b) => match eval(scope, a, locals) {
+            // KQL's (legacy) runner lets errors through `??`
+            Err(e) if scope.kql.is_some() => return Err(e),
             Ok(Val::Null) | Err(_) => eval(scope, b, locals)?,
             Ok(v) => v,
         },

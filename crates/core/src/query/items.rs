@@ -206,7 +206,8 @@ fn build(kind: ItemKind, owner: Option<Model>, list: &[Value]) -> Vec<Arc<Item>>
             let raw = v.as_object()?.clone();
             let id = match raw.get("id") {
                 Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
-                _ if kind == ItemKind::Structure => Value::from(i),
+                // Kirby bakes the position in as the id, which renders as text
+                _ if kind == ItemKind::Structure => Value::String(i.to_string()),
                 _ => Value::Null,
             };
             Some(Arc::new(Item {

@@ -22,6 +22,9 @@ use crate::model::UserIdx;
 
 type R<T = Val> = Result<T, QueryError>;
 
+/// The Kirby version whose KQL Folio answers like.
+const KIRBY_VERSION: &str = "5.5.2";
+
 /// KQL's configuration: `kql.methods.{allowed,blocked}` (`Class::method`) and
 /// `kql.classes.{allowed,blocked}`, compared without case as KQL does.
 #[derive(Debug, Clone, Default)]
@@ -638,6 +641,94 @@ fn allowed(
             return Ok(current_user(scope));
         }
         (Val::Kirby, "users") => return methods::global(scope, "users", args, true),
+        (Val::Kirby, "version") => return Ok(Val::Str(KIRBY_VERSION.into())),
+        (Val::Kirby, "languages") if !scope.snap.languages.is_multilang() => {
+            return Ok(Val::List(Vec::new()));
+        }
+        (Val::Kirby, "defaultlanguage" | "language") if !scope.snap.languages.is_multilang() => {
+            return Ok(Val::Null);
+        }
+        (Val::Kirby, "languagecode") if !scope.snap.languages.is_multilang() => {
+            return Ok(Val::Null);
+        }
+        (Val::Kirby | Val::Site, "collection") => {
+            return Err(QueryError::NotFound(
+                "The collection cannot be found".into(),
+            ));
+        }
+        (Val::Field(f), "yaml" | "todata")
+            if lower == "yaml"
+                || args
+                    .first()
+                    .is_none_or(|a| matches!(scalar_text(a).as_str(), "yaml" | "json")) =>
+        {
+            let value = f.value.clone().unwrap_or_default();
+            return Ok(json_val(
+                &crate::format::yaml::parse(&value).unwrap_or(Value::Array(Vec::new())),
+            ));
+        }
+        (Val::Field(f), "todata") => {
+            let sep = args.first().map(scalar_text).unwrap_or_else(|| ",".into());
+            let value = f.value.clone().unwrap_or_default();
+            return Ok(Val::List(
+                value
+                    .split(sep.as_str())
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(|x| Val::Str(x.to_string()))
+                    .collect(),
+            ));
+        }
+        (Val::Field(f), "toobject") => {
+            let value = f.value.clone().unwrap_or_default();
+            let data = match crate::format::yaml::parse(&value) {
+                Ok(Value::Object(o)) => o.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect(),
+                _ => Map::new(),
+            };
+            return Ok(Val::Data(f.owner, std::sync::Arc::new(data)));
+        }
+        (Val::Pages(_) | Val::Files(_) | Val::Users(_) | Val::Items(..), "pagination") => {
+            return Ok(Val::Null);
+        }
+        (Val::Pages(_) | Val::Files(_) | Val::Users(_) | Val::Items(..), "iseven" | "isodd") => {
+            let n = elements(target).len();
+            return Ok(Val::Bool(n.is_multiple_of(2) == (lower == "iseven")));
+        }
+        (Val::Pages(l), "nums") => {
+            return Ok(Val::List(
+                l.iter()
+                    .filter_map(|p| scope.snap.pages[*p].num.map(Val::Int))
+                    .collect(),
+            ));
+        }
+        (Val::Pages(l), "nottemplate") => {
+            let not: Vec<String> = args.iter().map(scalar_text).collect();
+            return Ok(Val::Pages(
+                l.iter()
+                    .copied()
+                    .filter(|p| !not.contains(&scope.snap.pages[*p].template))
+                    .collect(),
+            ));
+        }
+        (Val::Pages(l), "findbyuri") => {
+            let want = args.first().map(scalar_text).unwrap_or_default();
+            return Ok(l
+                .iter()
+                .copied()
+                .find(|p| scope.snap.pages[*p].id == want.trim_matches('/'))
+                .map_or(Val::Null, Val::Page));
+        }
+        (Val::Page(p), "isreadable") => {
+            return Ok(Val::Bool(match scope.gate {
+                super::Gate::Actor(a) => crate::permissions::can(
+                    scope.snap,
+                    a,
+                    crate::permissions::Target::Page(*p),
+                    "read",
+                ),
+                super::Gate::Public => false,
+            }));
+        }
         (Val::Item(i), _) => {
             if let Some(v) = items::method(i, name, &args) {
                 return Ok(v);
@@ -786,7 +877,20 @@ fn query(scope: &Scope<'_>, q: &str, model: Option<&Val>) -> R {
             }
         });
     }
-    s.eval(q)
+    let expr = super::parse(q).map_err(|_| not_a_property(q))?;
+    if matches!(expr, super::Expr::Lit(_) | super::Expr::Array(_)) {
+        return Err(not_a_property(q));
+    }
+    s.eval_expr(&expr)
+}
+
+/// The legacy runner reads a query it cannot split into segments as one unknown key of its
+/// data.
+fn not_a_property(q: &str) -> QueryError {
+    let first = q.split('.').next().unwrap_or(q);
+    QueryError::BadMethod(format!(
+        "Access to non-existing property \"{first}\" on array"
+    ))
 }
 
 /// An empty map is PHP's `[]`.
@@ -802,7 +906,12 @@ fn is_collection(v: &Val) -> bool {
     matches!(
         v,
         Val::Pages(_) | Val::Files(_) | Val::Users(_) | Val::Items(..)
-    )
+    ) || is_roles(v)
+}
+
+/// `kirby.roles`: a `Roles` collection (a list of roles here).
+fn is_roles(v: &Val) -> bool {
+    matches!(v, Val::List(l) if !l.is_empty() && l.iter().all(|r| matches!(r, Val::Role(_))))
 }
 
 /// `Kql::select`.
@@ -949,6 +1058,15 @@ struct Page {
 /// Kirby's `Pagination::for($collection, $options)`: `limit` (20) and `page` (1), both
 /// checked; a page out of range is Kirby's 404 error page.
 fn paginate(total: usize, options: &Value) -> R<Page> {
+    // a number is the limit (`paginate(3)`)
+    let wrapped;
+    let options = match options {
+        Value::Number(_) => {
+            wrapped = serde_json::json!({ "limit": options });
+            &wrapped
+        }
+        other => other,
+    };
     let get = |k: &str| options.get(k).filter(|v| php_truthy(v));
     let limit = match get("limit") {
         None => 20,
@@ -960,7 +1078,7 @@ fn paginate(total: usize, options: &Value) -> R<Page> {
                 )
             })?;
             if n < 1 {
-                return Err(QueryError::Exception(format!(
+                return Err(QueryError::General(format!(
                     "Invalid pagination limit: {n}"
                 )));
             }
@@ -969,23 +1087,17 @@ fn paginate(total: usize, options: &Value) -> R<Page> {
     };
     let pages = total.div_ceil(limit);
     let first = usize::from(total != 0);
-    let mut page = match get("page") {
+    let page = match get("page") {
         None => first,
         Some(v) => {
             let n = int_of(v).filter(|n| *n >= 0).ok_or_else(|| {
-                QueryError::Exception(format!("Invalid page number: {}", scalar_json(v)))
+                QueryError::General(format!("Invalid page number: {}", scalar_json(v)))
             })?;
             usize::try_from(n).unwrap_or(usize::MAX)
         }
     };
-    if page == 1 && pages == 0 {
-        page = 0;
-    }
-    if page < first || page > pages {
-        return Err(QueryError::ErrorPage(format!(
-            "Pagination page {page} does not exist, expected {first}-{pages}"
-        )));
-    }
+    // KQL's pagination does not validate: a page out of range is the nearest one
+    let page = page.clamp(first, pages.max(first));
     let offset = page.saturating_sub(1).saturating_mul(limit);
     Ok(Page {
         page,
@@ -1011,6 +1123,7 @@ fn elements(v: &Val) -> Vec<Val> {
         Val::Files(l) => l.iter().map(|f| Val::File(*f)).collect(),
         Val::Users(l) => l.iter().map(|u| Val::User(*u)).collect(),
         Val::Items(_, l) => l.iter().map(|i| Val::Item(i.clone())).collect(),
+        Val::List(l) => l.clone(),
         _ => Vec::new(),
     }
 }
@@ -1078,11 +1191,17 @@ fn plain(v: &Val) -> Value {
                 Value::Object(m.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
             }
         }
+        // a field's one public property
+        Val::Field(f) => serde_json::json!({"value": f.value}),
         _ => Value::Object(Map::new()),
     }
 }
 
+/// PHP's `json_encode` of a float: whole numbers without a fraction.
 fn float(f: f64) -> Value {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
+        return Value::from(f as i64);
+    }
     serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
@@ -1090,27 +1209,20 @@ fn float(f: f64) -> Value {
 /// else as is.
 pub fn render(scope: &Scope<'_>, v: &Val) -> R<Value> {
     let policy = policy_of(scope);
+    if is_roles(v) {
+        return Ok(Value::Array(
+            elements(v)
+                .iter()
+                .map(|r| match r {
+                    Val::Role(n) => Value::String(n.clone()),
+                    _ => Value::Null,
+                })
+                .collect(),
+        ));
+    }
     let Some((class, _)) = class_of(v) else {
         return Ok(match v {
-            Val::List(l) => Value::Array(
-                l.iter()
-                    .map(|x| match x {
-                        Val::Field(f) => Ok(Value::String(f.value.clone().unwrap_or_default())),
-                        other => Ok(plain(other)),
-                    })
-                    .collect::<R<Vec<_>>>()?,
-            ),
-            Val::Map(m) if !m.is_empty() => Value::Object(
-                m.iter()
-                    .map(|(k, x)| {
-                        let j = match x {
-                            Val::Field(f) => Value::String(f.value.clone().unwrap_or_default()),
-                            other => plain(other),
-                        };
-                        (k.clone(), j)
-                    })
-                    .collect(),
-            ),
+            Val::List(l) => Value::Array(l.iter().map(plain).collect()),
             other => plain(other),
         });
     };
@@ -1204,6 +1316,26 @@ pub fn to_error(e: &QueryError) -> crate::Error {
             exception: "Exception",
             detail: m.clone(),
         },
+        QueryError::NotFound(m) => Error::NotFound {
+            key: "error.notFound",
+            message: m.clone(),
+        },
+        QueryError::General(m) => Error::Request {
+            code: 500,
+            key: "error.general",
+            message: m.clone(),
+        },
+        // an entry that needs an argument, called without one: a PHP error
+        QueryError::Unknown { name, on }
+            if *on == "the query"
+                && matches!(name.as_str(), "page" | "file" | "collection" | "qr" | "t") =>
+        {
+            Error::Unexpected {
+                code: 500,
+                exception: "ArgumentCountError",
+                detail: format!("Too few arguments to the query entry {name}()"),
+            }
+        }
         QueryError::Unknown { name, on } if *on == "the query" => Error::BadMethodCall {
             key: "error.invalidMethod",
             message: format!("Access to non-existing property \"{name}\" on array"),

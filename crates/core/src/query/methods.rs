@@ -483,7 +483,12 @@ fn find_below(scope: &Scope<'_>, base: Option<PageIdx>, args: &[Val]) -> Val {
     let snap = scope.snap;
     let prefix = base.map(|p| format!("{}/", snap.pages[p].id));
     let mut found = Vec::new();
-    for a in args {
+    let list: Vec<Val> = match args {
+        [Val::List(l)] => l.clone(),
+        other => other.to_vec(),
+    };
+    let many = list.len() != 1 || matches!(args, [Val::List(_)]);
+    for a in &list {
         let id = scalar_text(a);
         let full = if id.starts_with("page://") {
             id.clone()
@@ -494,11 +499,13 @@ fn find_below(scope: &Scope<'_>, base: Option<PageIdx>, args: &[Val]) -> Val {
                 id.trim_matches('/')
             )
         };
-        if let Some(p) = find_page(snap, &full).filter(|p| page_ok(scope, *p)) {
+        if let Some(p) = find_page(snap, &full)
+            .filter(|p| snap.pages[*p].status != Status::Draft && page_ok(scope, *p))
+        {
             found.push(p);
         }
     }
-    if args.len() == 1 {
+    if !many {
         found.first().map_or(Val::Null, |p| Val::Page(*p))
     } else {
         Val::Pages(found)
@@ -541,6 +548,29 @@ fn site(scope: &Scope<'_>, name: &str, args: &[Val]) -> R {
         "find" | "page" if !args.is_empty() => find_below(scope, None, args),
         "page" => Val::Null,
         "homepage" => page_or_null(scope, snap.page_by_id(&snap.options.home)),
+        "homepageid" => Val::Str(snap.options.home.clone()),
+        "errorpageid" => Val::Str(snap.options.error.clone()),
+        "breadcrumb" => pages(scope, snap.page_by_id(&snap.options.home)),
+        "grandchildren" => pages(
+            scope,
+            snap.site
+                .children
+                .iter()
+                .flat_map(|c| snap.pages[*c].children.iter().copied())
+                .collect::<Vec<_>>(),
+        ),
+        "draft" => match arg_str(args, 0) {
+            Some(id) => page_or_null(
+                scope,
+                find_page(snap, id.trim_matches('/'))
+                    .filter(|q| snap.pages[*q].status == Status::Draft),
+            ),
+            None => Val::Null,
+        },
+        "findpageordraft" => match arg_str(args, 0) {
+            Some(id) => page_or_null(scope, find_page(snap, id.trim_matches('/'))),
+            None => Val::Null,
+        },
         "errorpage" => page_or_null(scope, snap.page_by_id(&snap.options.error)),
         "content" => Val::Content(Model::Site),
         "site" => Val::Site,
@@ -564,6 +594,11 @@ fn siblings_of(snap: &Snapshot, p: PageIdx) -> &[PageIdx] {
     } else {
         children
     }
+}
+
+/// The siblings a query may see, in order.
+fn sib_visible(scope: &Scope<'_>, sib: &[PageIdx]) -> Vec<PageIdx> {
+    sib.iter().copied().filter(|q| page_ok(scope, *q)).collect()
 }
 
 fn page(scope: &Scope<'_>, p: PageIdx, name: &str, args: &[Val]) -> R {
@@ -594,7 +629,59 @@ fn page(scope: &Scope<'_>, p: PageIdx, name: &str, args: &[Val]) -> R {
         "title" => str_field(Some(Model::Page(p)), "title", page.title().to_string()),
         "num" => page.num.map_or(Val::Null, Val::Int),
         "status" => Val::Str(page.status.as_str().to_string()),
-        "template" | "intendedtemplate" => Val::Str(page.template.clone()),
+        "intendedtemplate" => Val::Str(page.template.clone()),
+        // the template that renders the page: `default` when the site has none of its name
+        "template" => Val::Str(if snap.templates.contains(&page.template.to_lowercase()) {
+            page.template.clone()
+        } else {
+            "default".into()
+        }),
+        "uri" => Val::Str(page.id.clone()),
+        "draft" | "findpageordraft" => match arg_str(args, 0) {
+            Some(id) => {
+                let full = if lower == "draft" || !id.contains('/') {
+                    format!("{}/{}", page.id, id.trim_matches('/'))
+                } else {
+                    id.clone()
+                };
+                page_or_null(
+                    scope,
+                    find_page(snap, &full).filter(|q| {
+                        lower == "findpageordraft" || snap.pages[*q].status == Status::Draft
+                    }),
+                )
+            }
+            None => Val::Null,
+        },
+        "grandchildren" => pages(
+            scope,
+            page.children
+                .iter()
+                .flat_map(|c| snap.pages[*c].children.iter().copied())
+                .collect::<Vec<_>>(),
+        ),
+        "indexof" => match sib_visible(scope, sib).iter().position(|x| *x == p) {
+            Some(i) => Val::Int(i as i64),
+            None => Val::Bool(false),
+        },
+        "isfirst" => Val::Bool(sib_visible(scope, sib).first() == Some(&p)),
+        "islast" => Val::Bool(sib_visible(scope, sib).last() == Some(&p)),
+        "nextall" | "prevall" => {
+            let list = sib_visible(scope, sib);
+            let pos = list.iter().position(|x| *x == p);
+            Val::Pages(match pos {
+                Some(i) if lower == "nextall" => list[i + 1..].to_vec(),
+                Some(i) => list[..i].to_vec(),
+                None => Vec::new(),
+            })
+        }
+        "parentmodel" => match page.parent {
+            Some(q) => page_or_null(scope, Some(q)),
+            None => Val::Site,
+        },
+        "parentid" => page
+            .parent
+            .map_or(Val::Null, |q| Val::Str(snap.pages[q].id.clone())),
         "url" => url(scope, Model::Page(p)),
         "uuid" => page
             .uuid()
@@ -692,18 +779,47 @@ fn file_method(scope: &Scope<'_>, f: FileRef, name: &str, args: &[Val]) -> R {
         "type" => fl.kind().map_or(Val::Null, |k| Val::Str(k.to_string())),
         "mime" => Val::Str(fl.mime.clone()),
         "size" => Val::Int(fl.size as i64),
-        "nicesize" => Val::Str(nice_size(fl.size)),
+        "nicesize" => Val::Str(crate::media::nice_size(fl.size)),
         "url" => url(scope, Model::File(f)),
         "uuid" => fl
             .uuid()
             .map_or(Val::Null, |u| Val::Str(format!("file://{u}"))),
         "template" => fl.template().map_or(Val::Null, |t| Val::Str(t.to_string())),
+        // Kirby reads no dimensions of a file that is not an image: `""`
         "width" => fl
             .dimensions
-            .map_or(Val::Int(0), |d| Val::Int(i64::from(d.0))),
+            .map_or(Val::Str(String::new()), |d| Val::Int(i64::from(d.0))),
         "height" => fl
             .dimensions
-            .map_or(Val::Int(0), |d| Val::Int(i64::from(d.1))),
+            .map_or(Val::Str(String::new()), |d| Val::Int(i64::from(d.1))),
+        "issquare" | "isportrait" | "islandscape" => Val::Bool(match fl.dimensions {
+            Some((w, h)) if lower == "issquare" => w == h,
+            Some((w, h)) if lower == "isportrait" => w < h,
+            Some((w, h)) => w > h,
+            None => false,
+        }),
+        "isresizable" => Val::Bool(matches!(
+            fl.extension().to_lowercase().as_str(),
+            "jpg" | "jpeg" | "gif" | "png" | "webp" | "avif"
+        )),
+        "templatesiblings" => {
+            let t = fl.template().map(str::to_string);
+            Val::Files(
+                files_of(scope, f.parent)
+                    .into_iter()
+                    .filter(|x| file(snap, *x).template().map(str::to_string) == t)
+                    .collect(),
+            )
+        }
+        "indexof" | "isfirst" | "islast" => {
+            let list = files_of(scope, f.parent);
+            let pos = list.iter().position(|x| *x == f);
+            match lower.as_str() {
+                "indexof" => pos.map_or(Val::Bool(false), |i| Val::Int(i as i64)),
+                "isfirst" => Val::Bool(pos == Some(0)),
+                _ => Val::Bool(pos.is_some_and(|i| i + 1 == list.len())),
+            }
+        }
         "orientation" => match fl.dimensions {
             Some((w, h)) if w > h => Val::Str("landscape".into()),
             Some((w, h)) if w < h => Val::Str("portrait".into()),
@@ -740,7 +856,7 @@ fn file_method(scope: &Scope<'_>, f: FileRef, name: &str, args: &[Val]) -> R {
             let (w, h) = fl.dimensions.unwrap_or((0, 0));
             Val::Dimensions(w, h)
         }
-        "ratio" | "isresizable" | "isviewable" => {
+        "ratio" | "isviewable" => {
             return Err(not_available(name, "file"));
         }
         _ if not_evaluated(&lower) || lower == "modified" => {
@@ -748,18 +864,6 @@ fn file_method(scope: &Scope<'_>, f: FileRef, name: &str, args: &[Val]) -> R {
         }
         _ => field(snap, Model::File(f), name),
     })
-}
-
-fn nice_size(bytes: u64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < units.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    let rounded = (size * 100.0).round() / 100.0;
-    format!("{} {}", super::php_float(rounded), units[unit])
 }
 
 fn user(scope: &Scope<'_>, u: UserIdx, name: &str, args: &[Val]) -> R {
@@ -935,7 +1039,7 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
         "upper" => same(value.to_uppercase()),
         "lower" => same(value.to_lowercase()),
         "length" => Val::Int(value.chars().count() as i64),
-        "words" => Val::Int(value.split_whitespace().count() as i64),
+        "words" => Val::Int(php_word_count(&strip_tags(&value))),
         "split" => Val::List(
             split(&value, &arg_str(args, 0).unwrap_or_else(|| ",".into()))
                 .into_iter()
@@ -950,13 +1054,15 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
             }
         }
         "slug" => same(crate::format::txt::slug(&value, 255)),
-        "short" | "excerpt" => {
+        "excerpt" => {
+            let n = arg_int(args, 0).unwrap_or(140);
+            let html = crate::kirbytext::markdown(&value, crate::kirbytext::MdOptions::default());
+            let rep = arg_str(args, 2).unwrap_or_else(|| " …".into());
+            same(excerpt(&html, n, &rep))
+        }
+        "short" => {
             let n = arg_int(args, 0).unwrap_or(0);
-            let text = if lower == "excerpt" {
-                strip_tags(&value)
-            } else {
-                value.clone()
-            };
+            let text = value.clone();
             if n <= 0 || text.chars().count() as i64 <= n {
                 same(text)
             } else {
@@ -976,8 +1082,19 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
                 let t = t.strip_prefix("<p>").unwrap_or(t);
                 same(t.strip_suffix("</p>").unwrap_or(t).to_string())
             } else {
-                same(html)
+                same(html.trim_end_matches('\n').to_string())
             }
+        }
+        "totimestamp" => match scope.host.and_then(|h| h.to_date(&value, None)) {
+            Some(v) => v,
+            None => Val::Bool(false),
+        },
+        "widont" => {
+            let t = value.trim_end();
+            same(match t.rfind(' ') {
+                Some(i) => format!("{}&nbsp;{}", &t[..i], &t[i + 1..]),
+                None => t.to_string(),
+            })
         }
         "yaml" | "todata" | "tostructure" | "toobject" => {
             let parsed = crate::format::yaml::parse(&value).unwrap_or(serde_json::Value::Null);
@@ -1057,6 +1174,36 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
         }
         _ => return Err(unknown(name, "field")),
     })
+}
+
+/// PHP's `str_word_count`: runs of letters, `'` and `-`.
+fn php_word_count(text: &str) -> i64 {
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let part = c.is_alphabetic() || c == '\'' || c == '-';
+        if part && !in_word {
+            n += 1;
+        }
+        in_word = part;
+    }
+    n
+}
+
+/// Kirby's `Str::excerpt`: tags stripped, whitespace collapsed, cut at the last space
+/// before `chars`, then ` …`.
+fn excerpt(html: &str, chars: i64, rep: &str) -> String {
+    let text = strip_tags(&html.replace('<', " <"));
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if chars <= 0 || text.chars().count() as i64 <= chars {
+        return text;
+    }
+    let cut: String = text.chars().take(chars as usize).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) => &cut[..i],
+        None => "",
+    };
+    format!("{cut}{rep}")
 }
 
 fn strip_tags(html: &str) -> String {
@@ -1221,7 +1368,11 @@ fn attr(scope: &Scope<'_>, item: &Val, name: &str, locals: Locals<'_>) -> Val {
             && lower != "modified"
             && !model_defines(scope.snap, &page.template, &lower)
         {
-            return page.content.get(&lower).cloned().map_or(Val::Null, Val::Str);
+            return page
+                .content
+                .get(&lower)
+                .cloned()
+                .map_or(Val::Null, Val::Str);
         }
     }
     match call(scope, item, name, Vec::new(), locals) {

@@ -119,6 +119,10 @@ pub enum QueryError {
     ErrorPage(String),
     /// A plain PHP exception with Kirby's message (500).
     Exception(String),
+    /// A `NotFoundException` (404, `error.notFound`).
+    NotFound(String),
+    /// A `Kirby\\Exception\\Exception` (500, `error.general`), its message shown.
+    General(String),
 }
 
 impl std::fmt::Display for QueryError {
@@ -137,6 +141,8 @@ impl std::fmt::Display for QueryError {
             | QueryError::BadMethod(m)
             | QueryError::Invalid(m)
             | QueryError::ErrorPage(m)
+            | QueryError::NotFound(m)
+            | QueryError::General(m)
             | QueryError::Exception(m) => f.write_str(m),
         }
     }

@@ -399,7 +399,7 @@ fn kql_renders_models_collections_and_fields_as_the_plugin_does() {
     // structures, blocks and layouts
     assert_eq!(
         kql(&scope, json!("page('boats/skiff').crew.toStructure")).unwrap(),
-        json!([{"name": "Ana", "role": "helm", "id": 0}, {"name": "Bo", "role": "bow", "id": 1}])
+        json!([{"name": "Ana", "role": "helm", "id": "0"}, {"name": "Bo", "role": "bow", "id": "1"}])
     );
     assert_eq!(
         kql(
@@ -506,10 +506,17 @@ fn kql_refuses_what_the_plugin_refuses() {
         err(json!({"query": 5})),
         QueryError::Exception("The query must be a string".into())
     );
-    assert!(matches!(
-        err(json!({"query": "site.children", "select": ["id"], "pagination": {"limit": 1, "page": 9}})),
-        QueryError::ErrorPage(m) if m == "Pagination page 9 does not exist, expected 1-2"
-    ));
+    // a page past the end is the last page; a negative one is refused
+    assert_eq!(
+        kql(&scope, json!({"query": "site.children", "select": ["id"], "pagination": {"limit": 1, "page": 9}})).unwrap()["pagination"]["page"],
+        json!(2)
+    );
+    assert_eq!(
+        err(
+            json!({"query": "site.children", "select": ["id"], "pagination": {"limit": 1, "page": -1}})
+        ),
+        QueryError::General("Invalid page number: -1".into())
+    );
     // an image's dimensions is an array, not an object
     assert_eq!(
         err(json!("page('boats/skiff').files.first.dimensions.nope")),
