@@ -79,8 +79,8 @@ async fn no_route(State(state): State<ApiState>, req: Request) -> Response {
 }
 
 /// Every API route with its description. The languages routes exist only with the
-/// `languages` option, as in Kirby.
-pub fn table(languages: bool) -> table::Table {
+/// `languages` option, as in Kirby; `query` (KQL) only where the site has KQL.
+pub fn table(languages: bool, kql: bool) -> table::Table {
     let mut t = table::Table::new("api")
         .merge(auth::routes())
         .merge(system::routes())
@@ -89,8 +89,10 @@ pub fn table(languages: bool) -> table::Table {
         .merge(files::routes())
         .merge(fields::routes())
         .merge(users::routes())
-        .merge(roles::routes())
-        .merge(query::routes());
+        .merge(roles::routes());
+    if kql {
+        t = t.merge(query::routes());
+    }
     if languages {
         t = t.merge(languages::routes());
     }
@@ -109,7 +111,7 @@ pub fn table(languages: bool) -> table::Table {
 async fn get_openapi(State(state): State<ApiState>) -> Response {
     let body = state.openapi.get_or_init(|| {
         let s = &state.app.settings;
-        let doc = table::openapi(&table(s.languages).ops, &s.api_slug);
+        let doc = table::openapi(&table(s.languages, s.kql_enabled).ops, &s.api_slug);
         axum::body::Bytes::from(serde_json::to_vec_pretty(&doc).unwrap_or_default())
     });
     (
@@ -123,7 +125,7 @@ async fn get_openapi(State(state): State<ApiState>) -> Response {
 /// a route with another method, is Kirby's "No route found".
 pub fn router(state: ApiState) -> Router {
     let prefix = format!("/{}", state.app.settings.api_slug);
-    table(state.app.settings.languages)
+    table(state.app.settings.languages, state.app.settings.kql_enabled)
         .router(&prefix)
         .route(&prefix, axum::routing::any(no_route))
         .route(&format!("{prefix}/{{*rest}}"), axum::routing::any(no_route))
