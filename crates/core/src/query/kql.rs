@@ -424,6 +424,15 @@ fn class_of(v: &Val) -> Option<(&'static str, Option<Icpt>)> {
             }),
         ),
         Val::Closure(_) => ("Closure", None),
+        Val::Permissions(m) => (
+            match m {
+                Model::Site => "Kirby\\Cms\\SitePermissions",
+                Model::Page(_) => "Kirby\\Cms\\PagePermissions",
+                Model::File(_) => "Kirby\\Cms\\FilePermissions",
+                Model::User(_) => "Kirby\\Cms\\UserPermissions",
+            },
+            None,
+        ),
         Val::Dimensions(..) => ("Kirby\\Image\\Dimensions", None),
         _ => return None,
     })
@@ -694,6 +703,29 @@ fn allowed(
             let n = elements(target).len();
             return Ok(Val::Bool(n.is_multiple_of(2) == (lower == "iseven")));
         }
+        (Val::Pages(_) | Val::Files(_) | Val::Users(_) | Val::Items(..), "pluck")
+            if args.len() == 1 =>
+        {
+            // Kirby plucks the fields themselves
+            let key = args.first().map(scalar_text).unwrap_or_default();
+            let mut out = Vec::new();
+            for item in elements(target) {
+                out.push(methods::call(scope, &item, &key, Vec::new(), locals)?);
+            }
+            return Ok(Val::List(out));
+        }
+        (Val::Page(_) | Val::Site | Val::File(_) | Val::User(_), "apiurl" | "mediaurl") => {
+            return Ok(api_or_media_url(scope, target, lower));
+        }
+        (Val::Page(p), "permissions") => return Ok(Val::Permissions(Model::Page(*p))),
+        (Val::File(f), "permissions") => return Ok(Val::Permissions(Model::File(*f))),
+        (Val::Site, "permissions") => return Ok(Val::Permissions(Model::Site)),
+        (Val::User(u), "permissions") => return Ok(Val::Permissions(Model::User(*u))),
+        (Val::Kirby, "draft") => {
+            return Err(QueryError::Exception(
+                "App::draft() is not callable here".into(),
+            ));
+        }
         (Val::Pages(l), "nums") => {
             return Ok(Val::List(
                 l.iter()
@@ -756,6 +788,42 @@ fn allowed(
         Val::Dimensions(w, h) => Ok(dimensions(w, h)),
         v => Ok(v),
     }
+}
+
+/// `apiUrl` and `mediaUrl` of a model.
+fn api_or_media_url(scope: &Scope<'_>, target: &Val, lower: &str) -> Val {
+    let Some(host) = scope.host else {
+        return Val::Null;
+    };
+    let base = host.url(Model::Site);
+    let snap = scope.snap;
+    let api = lower == "apiurl";
+    Val::Str(match target {
+        Val::Page(p) if api => format!("{base}/api/pages/{}", snap.pages[*p].id.replace('/', "+")),
+        Val::Page(p) => format!("{base}/media/pages/{}", snap.pages[*p].id),
+        Val::Site if api => format!("{base}/api/site"),
+        Val::Site => format!("{base}/media/site"),
+        Val::User(u) if api => format!("{base}/api/users/{}", snap.users[*u].id),
+        Val::User(u) => format!("{base}/media/users/{}", snap.users[*u].id),
+        Val::File(f) => {
+            let fl = super::eval::file(snap, *f);
+            let parent = match f.parent {
+                crate::model::FileParent::Site => format!("{base}/api/site"),
+                crate::model::FileParent::Page(p) => {
+                    format!("{base}/api/pages/{}", snap.pages[p].id.replace('/', "+"))
+                }
+                crate::model::FileParent::User(u) => {
+                    format!("{base}/api/users/{}", snap.users[u].id)
+                }
+            };
+            if api {
+                format!("{parent}/files/{}", fl.filename)
+            } else {
+                host.url(Model::File(*f))
+            }
+        }
+        _ => return Val::Null,
+    })
 }
 
 fn current_user(scope: &Scope<'_>) -> Val {
@@ -877,11 +945,48 @@ fn query(scope: &Scope<'_>, q: &str, model: Option<&Val>) -> R {
             }
         });
     }
-    let expr = super::parse(q).map_err(|_| not_a_property(q))?;
+    let expr = match super::parse(q) {
+        Ok(e) => e,
+        Err(_) => match legacy_repair(q) {
+            Some(fixed) => super::parse(&fixed).map_err(|_| not_a_property(q))?,
+            // the legacy runner reads an unclosed string or call as an empty answer
+            None if unbalanced(q) => return Ok(Val::Str(String::new())),
+            None => return Err(not_a_property(q)),
+        },
+    };
     if matches!(expr, super::Expr::Lit(_) | super::Expr::Array(_)) {
         return Err(not_a_property(q));
     }
     s.eval_expr(&expr)
+}
+
+/// The legacy runner skips empty segments: `site..title`, `site.title.`.
+fn legacy_repair(q: &str) -> Option<String> {
+    let mut fixed = q.to_string();
+    while fixed.contains("..") {
+        fixed = fixed.replace("..", ".");
+    }
+    let fixed = fixed
+        .trim_end_matches('.')
+        .trim_start_matches('.')
+        .to_string();
+    (fixed != q).then_some(fixed)
+}
+
+/// An unclosed quote or parenthesis.
+fn unbalanced(q: &str) -> bool {
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    for c in q.chars() {
+        match (quote, c) {
+            (Some(o), c) if c == o => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(' | '[') => depth += 1,
+            (None, ')' | ']') => depth -= 1,
+            _ => {}
+        }
+    }
+    quote.is_some() || depth > 0
 }
 
 /// The legacy runner reads a query it cannot split into segments as one unknown key of its
@@ -927,15 +1032,21 @@ fn select_value(
     if select.as_str() == Some("?") {
         return render(scope, data);
     }
-    if !matches!(
-        select,
-        Value::String(_) | Value::Array(_) | Value::Object(_)
-    ) {
-        return Err(QueryError::Exception(
-            "Kirby\\Kql\\Kql::select(): Argument #2 ($select) must be of type array|string|null"
-                .into(),
-        ));
-    }
+    // PHP turns a number or `true` into its text (`42`, `1`)
+    let coerced;
+    let select = match select {
+        Value::Number(_) | Value::Bool(true) => {
+            coerced = Value::String(scalar_json(select));
+            &coerced
+        }
+        Value::String(_) | Value::Array(_) | Value::Object(_) => select,
+        _ => {
+            return Err(QueryError::Exception(
+                "Kirby\\Kql\\Kql::select(): Argument #2 ($select) must be of type array|string|null"
+                    .into(),
+            ));
+        }
+    };
     if is_collection(data) {
         return select_from_collection(scope, data, select, pagination);
     }
@@ -1227,6 +1338,14 @@ pub fn render(scope: &Scope<'_>, v: &Val) -> R<Value> {
         });
     };
     let icpt = replace(&policy, v)?;
+    if let Val::Permissions(m) = v {
+        return Ok(Value::Object(
+            permission_actions(*m)
+                .iter()
+                .map(|a| (a.to_string(), Value::Bool(methods::model_can(scope, *m, a))))
+                .collect(),
+        ));
+    }
     let Some(icpt) = icpt else {
         return Err(QueryError::Exception(format!(
             "The object \"{class}\" cannot be rendered. Try querying one of its methods instead."
@@ -1266,6 +1385,51 @@ pub fn render(scope: &Scope<'_>, v: &Val) -> R<Value> {
             php_map(out)
         }
     })
+}
+
+/// The actions of a model's permissions, in Kirby's order.
+fn permission_actions(m: Model) -> &'static [&'static str] {
+    match m {
+        Model::Site => &["changeTitle", "update"],
+        Model::Page(_) => &[
+            "access",
+            "changeSlug",
+            "changeStatus",
+            "changeTemplate",
+            "changeTitle",
+            "create",
+            "delete",
+            "duplicate",
+            "list",
+            "move",
+            "preview",
+            "read",
+            "sort",
+            "update",
+        ],
+        Model::File(_) => &[
+            "access",
+            "changeName",
+            "changeTemplate",
+            "create",
+            "delete",
+            "list",
+            "read",
+            "replace",
+            "sort",
+            "update",
+        ],
+        Model::User(_) => &[
+            "create",
+            "changeEmail",
+            "changeLanguage",
+            "changeName",
+            "changePassword",
+            "changeRole",
+            "delete",
+            "update",
+        ],
+    }
 }
 
 /// A collection's keys (ids).
@@ -1315,6 +1479,14 @@ pub fn to_error(e: &QueryError) -> crate::Error {
             code: 500,
             exception: "Exception",
             detail: m.clone(),
+        },
+        QueryError::NotAvailable { name, .. } if name == "collection" => Error::NotFound {
+            key: "error.notFound",
+            message: "The collection cannot be found".into(),
+        },
+        QueryError::NotAvailable { name, .. } if name == "qr" => Error::Permission {
+            key: "error.permission",
+            message: "Access to the class \"Kirby\\Image\\QrCode\" is not supported".into(),
         },
         QueryError::NotFound(m) => Error::NotFound {
             key: "error.notFound",

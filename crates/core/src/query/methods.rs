@@ -361,6 +361,7 @@ pub(crate) fn call(
         Val::Role(r) => role(scope, r, name),
         Val::Field(f) => field_method(scope, f, name, &args),
         Val::Content(m) => content(scope, *m, name, &args),
+        Val::Permissions(m) => Ok(Val::Bool(model_can(scope, *m, name))),
         Val::Item(i) => Ok(super::items::method(i, name, &args)
             .unwrap_or_else(|| super::items::data_field(i.owner, &i.content(), name))),
         Val::Data(owner, data) => Ok(match name.to_lowercase().as_str() {
@@ -594,6 +595,20 @@ fn siblings_of(snap: &Snapshot, p: PageIdx) -> &[PageIdx] {
     } else {
         children
     }
+}
+
+/// Whether the scope's actor may do `action` on a model (Kirby's `ModelPermissions`).
+pub(crate) fn model_can(scope: &Scope<'_>, m: Model, action: &str) -> bool {
+    let Gate::Actor(actor) = scope.gate else {
+        return false;
+    };
+    let target = match m {
+        Model::Site => Target::Site,
+        Model::Page(p) => Target::Page(p),
+        Model::User(u) => Target::User(u),
+        Model::File(f) => Target::File(f.parent, &file(scope.snap, f).filename),
+    };
+    can(scope.snap, actor, target, action)
 }
 
 /// The siblings a query may see, in order.
@@ -1056,7 +1071,10 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
         "slug" => same(crate::format::txt::slug(&value, 255)),
         "excerpt" => {
             let n = arg_int(args, 0).unwrap_or(140);
-            let html = crate::kirbytext::markdown(&value, crate::kirbytext::MdOptions::default());
+            let html = crate::kirbytext::markdown(
+                &value,
+                crate::kirbytext::MdOptions { allow_html: true },
+            );
             let rep = arg_str(args, 2).unwrap_or_else(|| " …".into());
             same(excerpt(&html, n, &rep))
         }

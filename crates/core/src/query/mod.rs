@@ -84,6 +84,8 @@ pub enum Val {
         Option<Model>,
         Arc<serde_json::Map<String, serde_json::Value>>,
     ),
+    /// A model's permissions for the caller (`page.permissions`): each action a bool.
+    Permissions(Model),
 }
 
 impl From<Model> for Val {
@@ -377,6 +379,7 @@ impl Val {
                 .join("<br />"),
             Val::Item(i) => i.id_text(),
             Val::Data(..) => "Array".into(),
+            Val::Permissions(_) => String::new(),
         })
     }
 
@@ -419,6 +422,7 @@ impl Val {
             Val::Items(k, _) => k.collection_alias(),
             Val::Item(i) => i.kind.alias(),
             Val::Data(..) => "content",
+            Val::Permissions(_) => "permissions",
         }
     }
 }

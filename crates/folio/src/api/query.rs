@@ -58,7 +58,16 @@ fn schema() -> Value {
 /// Kirby's `request()->get()`: the body's fields, then the query string's (which win), with
 /// PHP's `a[b][]=c` brackets.
 fn input(call: &super::extract::Call) -> Value {
-    let mut data = match call.req.body() {
+    let form = call.req.header("content-type").is_some_and(|c| {
+        c.to_ascii_lowercase()
+            .starts_with("application/x-www-form-urlencoded")
+    });
+    let body = if form {
+        php_query(&parse_query(&String::from_utf8_lossy(&call.req.body)))
+    } else {
+        call.req.body()
+    };
+    let mut data = match body {
         Value::Object(o) => o,
         Value::Array(a) if call.req.query.is_empty() => return Value::Array(a),
         _ => Map::new(),
