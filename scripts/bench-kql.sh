@@ -53,7 +53,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 wait_port() { for _ in $(seq 1 400); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.025; done; return 1; }
 
-FOLIO_LOG=warn "$FOLIO" serve "$SITE" --listen "127.0.0.1:$FP" & PIDS+=($!)
+FOLIO_LOG=warn "$FOLIO" serve "$SITE" --listen "127.0.0.1:$FP" --set folio.kql=true & PIDS+=($!)
 wait_port "$FP"
 "$BASE" "127.0.0.1:$BP" 2>/dev/null & PIDS+=($!)
 wait_port "$BP"

@@ -34,6 +34,34 @@ impl Resolver for NoResolver {
 
 /// Renders Markdown to HTML.
 pub fn markdown(text: &str, opts: MdOptions) -> String {
+    // Pure in (text, options), and asked again and again for the same fields (every KQL
+    // `excerpt`, every listing): a bounded cache of long texts.
+    if text.len() < 256 {
+        return render_markdown(text, opts);
+    }
+    use std::hash::{Hash, Hasher};
+    type Cache = std::sync::Mutex<std::collections::HashMap<(u64, bool), (String, String)>>;
+    static CACHE: std::sync::LazyLock<Cache> = std::sync::LazyLock::new(Default::default);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    let key = (h.finish(), opts.allow_html);
+    if let Ok(cache) = CACHE.lock()
+        && let Some((src, html)) = cache.get(&key)
+        && src == text
+    {
+        return html.clone();
+    }
+    let html = render_markdown(text, opts);
+    if let Ok(mut cache) = CACHE.lock() {
+        if cache.len() >= 2048 {
+            cache.clear();
+        }
+        cache.insert(key, (text.to_string(), html.clone()));
+    }
+    html
+}
+
+fn render_markdown(text: &str, opts: MdOptions) -> String {
     let parser = Parser::new_ext(text, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
     let events = parser.map(|ev| match ev {
         // Kirby's `markdown.breaks` (default on): a line break in the text is a <br>.

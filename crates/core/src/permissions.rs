@@ -152,15 +152,23 @@ pub fn can(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> 
     role.permissions.get(category, action)
 }
 
+/// `can(…, Page(p), "list")`. Its answer depends only on the actor and the page's
+/// template: Kirby's built-in page rules never refuse `list`, `access` or `read`, and the
+/// rest is the blueprint's options and the role's matrix. Callers that check many pages
+/// may therefore ask once per template (the query language does).
+pub fn can_list_page(snap: &Snapshot, actor: &Actor, p: PageIdx) -> bool {
+    can(snap, actor, Target::Page(p), "list")
+}
+
 /// Kirby's hard-coded model rules; `false` means "never", `true` means "ask further".
 fn builtin_rule(snap: &Snapshot, actor: &Actor, target: Target<'_>, action: &str) -> bool {
     match target {
         Target::Site | Target::NewPage(_) | Target::NewFile(..) | Target::Area(_) => true,
         Target::Page(p) => {
             let page = &snap.pages[p];
-            let special = snap.is_home(p) || snap.is_error(p);
             match action {
-                "changeSlug" | "delete" | "move" => !special,
+                // (`can_list_page` relies on `list`, `access` and `read` never being refused here)
+                "changeSlug" | "delete" | "move" => !(snap.is_home(p) || snap.is_error(p)),
                 "changeStatus" => !snap.is_error(p),
                 "changeTemplate" => !snap.is_error(p) && snap.page_templates(p).len() > 1,
                 "sort" => {

@@ -13,6 +13,8 @@
 //! Beyond KQL, every page, file and user a query yields passes the scope's
 //! [`Gate`](super::Gate), as in the rest of the API.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::eval::{Locals, scalar_text};
@@ -694,7 +696,7 @@ fn allowed(
                 Ok(Value::Object(o)) => o.into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect(),
                 _ => Map::new(),
             };
-            return Ok(Val::Data(f.owner, std::sync::Arc::new(data)));
+            return Ok(Val::Data(f.owner, Arc::new(data)));
         }
         (Val::Pages(_) | Val::Files(_) | Val::Users(_) | Val::Items(..), "pagination") => {
             return Ok(Val::Null);
@@ -945,19 +947,39 @@ fn query(scope: &Scope<'_>, q: &str, model: Option<&Val>) -> R {
             }
         });
     }
-    let expr = match super::parse(q) {
+    let expr = match parsed(q) {
         Ok(e) => e,
         Err(_) => match legacy_repair(q) {
-            Some(fixed) => super::parse(&fixed).map_err(|_| not_a_property(q))?,
+            Some(fixed) => Arc::new(super::parse(&fixed).map_err(|_| not_a_property(q))?),
             // the legacy runner reads an unclosed string or call as an empty answer
             None if unbalanced(q) => return Ok(Val::Str(String::new())),
             None => return Err(not_a_property(q)),
         },
     };
-    if matches!(expr, super::Expr::Lit(_) | super::Expr::Array(_)) {
+    if matches!(*expr, super::Expr::Lit(_) | super::Expr::Array(_)) {
         return Err(not_a_property(q));
     }
     s.eval_expr(&expr)
+}
+
+/// A query parsed once per thread: a select's queries run once per item.
+fn parsed(q: &str) -> Result<Arc<super::Expr>, super::SyntaxError> {
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Arc<super::Expr>>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    if let Some(e) = PARSED.with(|c| c.borrow().get(q).cloned()) {
+        return Ok(e);
+    }
+    let e = Arc::new(super::parse(q)?);
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 512 {
+            c.clear();
+        }
+        c.insert(q.to_string(), e.clone());
+    });
+    Ok(e)
 }
 
 /// The legacy runner skips empty segments: `site..title`, `site.title.`.

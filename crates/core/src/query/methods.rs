@@ -177,7 +177,26 @@ fn user_ok(scope: &Scope<'_>, u: UserIdx) -> bool {
 
 /// A pages collection of the pages the scope may see.
 pub fn pages(scope: &Scope<'_>, list: impl IntoIterator<Item = PageIdx>) -> Val {
-    Val::Pages(list.into_iter().filter(|p| page_ok(scope, *p)).collect())
+    let Gate::Actor(actor) = scope.gate else {
+        return Val::Pages(list.into_iter().filter(|p| page_ok(scope, *p)).collect());
+    };
+    // `list` depends only on the actor and the page's blueprint (see
+    // `permissions::can_list_page`), so a long list asks once per template.
+    let snap = scope.snap;
+    let mut by_template: Vec<(&str, bool)> = Vec::new();
+    Val::Pages(
+        list.into_iter()
+            .filter(|p| {
+                let template = snap.pages[*p].template.as_str();
+                if let Some((_, ok)) = by_template.iter().find(|(t, _)| *t == template) {
+                    return *ok;
+                }
+                let ok = crate::permissions::can_list_page(snap, actor, *p);
+                by_template.push((template, ok));
+                ok
+            })
+            .collect(),
+    )
 }
 
 fn page_or_null(scope: &Scope<'_>, p: Option<PageIdx>) -> Val {
@@ -1211,14 +1230,47 @@ fn php_word_count(text: &str) -> i64 {
 /// Kirby's `Str::excerpt`: tags stripped, whitespace collapsed, cut at the last space
 /// before `chars`, then ` …`.
 fn excerpt(html: &str, chars: i64, rep: &str) -> String {
-    let text = strip_tags(&html.replace('<', " <"));
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if chars <= 0 || text.chars().count() as i64 <= chars {
-        return text;
+    // one pass: tags out (each `<` counts as a space), whitespace runs as one space, and
+    // no further than the first `chars + 1` characters
+    let limit = usize::try_from(chars).unwrap_or(0);
+    let mut out = String::with_capacity(limit.min(html.len()) + 8);
+    let (mut count, mut in_tag, mut space) = (0usize, false, false);
+    let mut more = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                space = true;
+            }
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            c if c.is_whitespace() => space = true,
+            c => {
+                if limit > 0 && count >= limit {
+                    more = true;
+                    break;
+                }
+                if space && count > 0 {
+                    if limit > 0 && count + 1 >= limit {
+                        // the space would be the last character kept
+                        more = true;
+                        out.push(' ');
+                        break;
+                    }
+                    out.push(' ');
+                    count += 1;
+                }
+                space = false;
+                out.push(c);
+                count += 1;
+            }
+        }
     }
-    let cut: String = text.chars().take(chars as usize).collect();
-    let cut = match cut.rfind(' ') {
-        Some(i) => &cut[..i],
+    if !more {
+        return out.trim_end().to_string();
+    }
+    let cut = match out.rfind(' ') {
+        Some(i) => &out[..i],
         None => "",
     };
     format!("{cut}{rep}")
@@ -1452,6 +1504,15 @@ const OPERATORS: &[&str] = &[
 ];
 
 fn test(op: &str, value: &Val, want: &Val) -> bool {
+    // the common case, a text field against a text: PHP's loose `==` without copies
+    if let ("==" | "!=", Val::Str(a), Val::Str(b)) = (op, value, want) {
+        let equal = a == b
+            || matches!(
+                (a.trim().parse::<f64>(), b.trim().parse::<f64>()),
+                (Ok(x), Ok(y)) if x == y && !a.trim().is_empty()
+            );
+        return equal == (op == "==");
+    }
     let text = scalar_text(value);
     let want_text = scalar_text(want);
     let list = |v: &Val| -> Vec<String> {

@@ -582,3 +582,28 @@ fn kql_yields_only_what_the_gate_lets_through() {
         json!(["boats/raft"])
     );
 }
+
+#[test]
+fn listing_a_page_depends_only_on_the_actor_and_its_template() {
+    // `methods::pages` asks `can(list)` once per template; this holds the rules to that.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/kirby/root");
+    let snap = Snapshot::build(&root, SnapshotOptions::default()).unwrap();
+    let mut checked = 0;
+    let mut refused = 0;
+    for u in 0..snap.users.len() {
+        let actor = Actor::user(&snap, u);
+        let mut seen: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+        for p in 0..snap.pages.len() {
+            let ok =
+                crate::permissions::can(&snap, &actor, crate::permissions::Target::Page(p), "list");
+            refused += usize::from(!ok);
+            let first = *seen.entry(snap.pages[p].template.as_str()).or_insert(ok);
+            assert_eq!(ok, first, "{} as {}", snap.pages[p].id, snap.users[u].email);
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 50 && refused > 0,
+        "{checked} checks, {refused} refusals"
+    );
+}
