@@ -1725,12 +1725,20 @@ fn collection(
                         )),
                     }
                 }
+                // each key's text once, not once per comparison
+                let texts: Vec<(Vec<String>, bool)> = keys
+                    .iter()
+                    .map(|(vals, desc)| {
+                        (
+                            vals.iter().map(|v| scalar_text(v).to_lowercase()).collect(),
+                            *desc,
+                        )
+                    })
+                    .collect();
                 let mut order: Vec<usize> = (0..list.len()).collect();
                 order.sort_by(|a, b| {
-                    for (vals, desc) in &keys {
-                        let x = scalar_text(&vals[*a]).to_lowercase();
-                        let y = scalar_text(&vals[*b]).to_lowercase();
-                        let c = natsort::cmp(&x, &y);
+                    for (vals, desc) in &texts {
+                        let c = natsort::cmp(&vals[*a], &vals[*b]);
                         let c = if *desc { c.reverse() } else { c };
                         if c != Ordering::Equal {
                             return c;
