@@ -31,10 +31,10 @@ const KIRBY_VERSION: &str = "5.5.2";
 /// `kql.classes.{allowed,blocked}`, compared without case as KQL does.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
-    methods_allowed: Vec<String>,
-    methods_blocked: Vec<String>,
-    classes_allowed: Vec<String>,
-    classes_blocked: Vec<String>,
+    methods_allowed: Arc<[String]>,
+    methods_blocked: Arc<[String]>,
+    classes_allowed: Arc<[String]>,
+    classes_blocked: Arc<[String]>,
     /// The user the request authenticated as (`kirby.user`, `user`).
     pub current_user: Option<UserIdx>,
 }
@@ -448,7 +448,7 @@ fn php_method_exists(v: &Val, lower: &str) -> bool {
         Val::File(_) => php_methods::FILE,
         Val::User(_) => php_methods::USER,
         Val::Content(_) | Val::Data(..) => php_methods::CONTENT,
-        Val::Item(i) => items::php_methods(i.kind),
+        Val::Item(i) => return items::php_method(i.kind, lower),
         _ => return true,
     };
     list.contains(&lower)
@@ -1361,12 +1361,13 @@ pub fn render(scope: &Scope<'_>, v: &Val) -> R<Value> {
     };
     let icpt = replace(&policy, v)?;
     if let Val::Permissions(m) = v {
-        return Ok(Value::Object(
-            permission_actions(*m)
-                .iter()
-                .map(|a| (a.to_string(), Value::Bool(methods::model_can(scope, *m, a))))
-                .collect(),
-        ));
+        // `ModelPermissions::toArray`: every action of the model, as the API's `options`
+        return Ok(Value::Object(match scope.gate {
+            super::Gate::Actor(actor) => {
+                crate::permissions::options(scope.snap, actor, methods::target_of(scope, *m))
+            }
+            super::Gate::Public => Map::new(),
+        }));
     }
     let Some(icpt) = icpt else {
         return Err(QueryError::Exception(format!(
@@ -1407,51 +1408,6 @@ pub fn render(scope: &Scope<'_>, v: &Val) -> R<Value> {
             php_map(out)
         }
     })
-}
-
-/// The actions of a model's permissions, in Kirby's order.
-fn permission_actions(m: Model) -> &'static [&'static str] {
-    match m {
-        Model::Site => &["changeTitle", "update"],
-        Model::Page(_) => &[
-            "access",
-            "changeSlug",
-            "changeStatus",
-            "changeTemplate",
-            "changeTitle",
-            "create",
-            "delete",
-            "duplicate",
-            "list",
-            "move",
-            "preview",
-            "read",
-            "sort",
-            "update",
-        ],
-        Model::File(_) => &[
-            "access",
-            "changeName",
-            "changeTemplate",
-            "create",
-            "delete",
-            "list",
-            "read",
-            "replace",
-            "sort",
-            "update",
-        ],
-        Model::User(_) => &[
-            "create",
-            "changeEmail",
-            "changeLanguage",
-            "changeName",
-            "changePassword",
-            "changeRole",
-            "delete",
-            "update",
-        ],
-    }
 }
 
 /// A collection's keys (ids).

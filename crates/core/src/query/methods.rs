@@ -621,13 +621,17 @@ pub(crate) fn model_can(scope: &Scope<'_>, m: Model, action: &str) -> bool {
     let Gate::Actor(actor) = scope.gate else {
         return false;
     };
-    let target = match m {
+    can(scope.snap, actor, target_of(scope, m), action)
+}
+
+/// The permission target of a model.
+pub(crate) fn target_of<'s>(scope: &Scope<'s>, m: Model) -> Target<'s> {
+    match m {
         Model::Site => Target::Site,
         Model::Page(p) => Target::Page(p),
         Model::User(u) => Target::User(u),
         Model::File(f) => Target::File(f.parent, &file(scope.snap, f).filename),
-    };
-    can(scope.snap, actor, target, action)
+    }
 }
 
 /// The siblings a query may see, in order.
