@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use folio_core::format::txt;
 use folio_core::permissions::{Actor, PAGE_ACTIONS, Target, can};
+use folio_core::query::{Gate, Scope, kql};
 use folio_core::{Snapshot, SnapshotOptions, search};
 
 fn fixture() -> PathBuf {
@@ -34,14 +35,29 @@ fn generated_site(n: usize) -> tempfile::TempDir {
         for i in 0..100.min(n) {
             let adir = sdir.join(format!("{}_article-{i}", 20240000 + i));
             std::fs::create_dir_all(&adir).unwrap();
+            if s == 0 {
+                // a cover image, as the headless KQL query shows
+                std::fs::write(adir.join("cover.png"), PNG).unwrap();
+            }
             let body = format!(
-                "Title: Article {s}.{i}\n\n----\n\nDate: 2024-01-05\n\n----\n\nTags: a, b\n\n----\n\nText: {text}\n\n----\n\nUuid: a{s:05}x{i:09}"
+                "Title: Article {s}.{i}\n\n----\n\nDate: 2024-{:02}-{:02}\n\n----\n\nTags: a, b\n\n----\n\nText: {text}\n\n----\n\nUuid: a{s:05}x{i:09}",
+                i % 12 + 1,
+                i % 28 + 1
             );
             std::fs::write(adir.join("article.txt"), body).unwrap();
         }
     }
     dir
 }
+
+/// A 2×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0xf4, 0x22, 0x7f,
+    0x8a, 0x00, 0x00, 0x00, 0x11, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x9f, 0x01, 0x08, 0x18, 0x60, 0x0c, 0x00, 0x29, 0xc4, 0x03, 0xfd, 0x97, 0xfc, 0x5a, 0x60, 0x00,
+    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -110,6 +126,31 @@ fn benches(c: &mut Criterion) {
                 .filter(|s| *s > 0)
                 .count()
         })
+    });
+
+    // the headless KQL list of docs/PERFORMANCE.md, evaluated in-process (no HTTP, so no URLs
+    // and no date formats: those need the server's host)
+    let policy = kql::Policy::new(&[], &[], &[], &[]);
+    let mut scope = Scope::new(&big_snap, Gate::Actor(&Actor::Kirby));
+    scope.kql = Some(&policy);
+    let headless: serde_json::Value = serde_json::from_str(
+        r#"{"query":"page('section-0').children.listed.sortBy('date','desc')",
+            "select":{"title":true,"date":"page.date",
+                      "image":"page.image.filename","excerpt":"page.text.excerpt(160)"},
+            "pagination":{"limit":20}}"#,
+    )
+    .unwrap();
+    let out = kql::run(&scope, &headless).unwrap();
+    assert_eq!(out["data"].as_array().map(Vec::len), Some(20), "{out}");
+    assert_eq!(out["data"][0]["image"], "cover.png", "{out}");
+    c.bench_function("kql headless list (100 children, 20 selected)", |b| {
+        b.iter(|| kql::run(&scope, black_box(&headless)).unwrap())
+    });
+    let filter =
+        serde_json::json!({"query": "site.index.filterBy('intendedTemplate','article').count"});
+    assert_eq!(kql::run(&scope, &filter).unwrap(), serde_json::json!(1000));
+    c.bench_function("kql site.index filter (1,010 pages)", |b| {
+        b.iter(|| kql::run(&scope, black_box(&filter)).unwrap())
     });
 }
 

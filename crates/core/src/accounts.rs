@@ -272,7 +272,7 @@ pub fn create(root: &Path, snap: &Snapshot, input: &NewAccount) -> Result<String
             name: input.name.as_deref(),
             role: &input.role,
             password_hash: Some(&hash),
-            content: &Content::new(),
+            content: &Content::default(),
             content_name: &default_content_name(snap),
         },
     )?;

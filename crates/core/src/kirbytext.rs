@@ -34,24 +34,37 @@ impl Resolver for NoResolver {
 
 /// Renders Markdown to HTML.
 pub fn markdown(text: &str, opts: MdOptions) -> String {
-    // Pure in (text, options), and asked again and again for the same fields (every KQL
-    // `excerpt`, every listing): a bounded cache of long texts.
-    if text.len() < 256 {
+    if text.len() < CACHED_FROM {
         return render_markdown(text, opts);
     }
-    use std::hash::{Hash, Hasher};
-    type Cache = std::sync::Mutex<std::collections::HashMap<(u64, bool), (String, String)>>;
+    markdown_shared(text, opts).to_string()
+}
+
+/// Texts this long have their HTML cached.
+const CACHED_FROM: usize = 256;
+
+/// [`markdown`] without a copy of a long text's cached HTML.
+pub fn markdown_shared(text: &str, opts: MdOptions) -> std::sync::Arc<str> {
+    // Pure in (text, options), and asked again and again for the same fields (every KQL
+    // `excerpt`, every listing): a bounded cache of long texts, keyed by a fast hash of
+    // the text (the text itself is compared on a hit).
+    use std::hash::BuildHasher;
+    use std::sync::Arc;
+    type Cache = std::sync::Mutex<std::collections::HashMap<(u64, bool), (String, Arc<str>)>>;
     static CACHE: std::sync::LazyLock<Cache> = std::sync::LazyLock::new(Default::default);
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    text.hash(&mut h);
-    let key = (h.finish(), opts.allow_html);
+    static SEED: std::sync::LazyLock<foldhash::fast::RandomState> =
+        std::sync::LazyLock::new(Default::default);
+    if text.len() < CACHED_FROM {
+        return render_markdown(text, opts).into();
+    }
+    let key = (SEED.hash_one(text), opts.allow_html);
     if let Ok(cache) = CACHE.lock()
         && let Some((src, html)) = cache.get(&key)
         && src == text
     {
         return html.clone();
     }
-    let html = render_markdown(text, opts);
+    let html: Arc<str> = render_markdown(text, opts).into();
     if let Ok(mut cache) = CACHE.lock() {
         if cache.len() >= 2048 {
             cache.clear();

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod actions;
 pub mod blueprint;
 pub mod collections;
+pub mod columns;
 pub mod date;
 pub mod error;
 pub mod fieldsets;

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use crate::matrix::Permissions;
 
-/// Ordered content fields of a model: lowercase key → raw stored string.
-pub type Content = IndexMap<String, String>;
+/// Ordered content fields of a model: lowercase key → raw stored string. Hashed with
+/// foldhash: field keys come from the site's own files, and a lookup is on every filter.
+pub type Content = IndexMap<String, String, foldhash::fast::RandomState>;
 
 /// Index of a page in [`crate::Snapshot::pages`].
 pub type PageIdx = usize;

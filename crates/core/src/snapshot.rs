@@ -98,6 +98,8 @@ pub struct Snapshot {
     /// The templates the site has (`site/templates/<name>.*`, lowercase names): a page
     /// whose template is missing renders with `default`, and says so.
     pub templates: Arc<std::collections::HashSet<String>>,
+    /// Content fields of every page as columns, built on first use (empty in a clone).
+    columns: crate::columns::Columns,
 }
 
 /// Which content files a snapshot reads: the default language's, and the own files of a
@@ -259,6 +261,7 @@ impl Snapshot {
             views: Arc::new(Vec::new()),
             page_models: Arc::new(read_page_models(&root.join("site").join("models"))),
             templates: Arc::new(read_templates(&root.join("site").join("templates"))),
+            columns: Default::default(),
         };
         let listing = snap.read_dir(&content_dir)?;
         let (content, translation, _) = Reader::of(&snap).read(&content_dir, "site");
@@ -488,6 +491,16 @@ impl Snapshot {
             rank[p] = r as u32;
         }
         self.id_rank = Arc::new(rank);
+    }
+
+    /// Content field `key` (lower case) of every page as one column, `None` when its values
+    /// are too long for one: the same text as `pages[p].content.get(key)`.
+    pub fn column(&self, key: &str) -> Option<Arc<crate::columns::Column>> {
+        self.columns.get(key, || {
+            self.pages
+                .iter()
+                .map(|p| p.content.get(key).map(String::as_str))
+        })
     }
 
     /// A new snapshot in which one page's content is re-read from its content file (after a

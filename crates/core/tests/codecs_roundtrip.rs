@@ -156,7 +156,7 @@ fn read_back(value: &str) -> String {
 /// pair, keys take their canonical form, keys the writer drops (empty, `0`) are gone, and a
 /// repeated key keeps its first position with its last value.
 fn expected_fields(fields: &[(String, Option<String>)]) -> Vec<(String, String)> {
-    let mut expected: IndexMap<String, String> = IndexMap::new();
+    let mut expected = folio_core::model::Content::default();
     for (key, value) in fields {
         let Some(value) = value else { continue };
         let key = txt::canonical_key(key);
@@ -172,12 +172,12 @@ fn encode_pairs(fields: &[(String, Option<String>)]) -> String {
     txt::encode(fields.iter().map(|(k, v)| (k.as_str(), v.as_deref())))
 }
 
-fn encode_map(fields: &IndexMap<String, String>) -> String {
+fn encode_map(fields: &folio_core::model::Content) -> String {
     txt::encode(fields.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
 }
 
 /// Ordered pairs: `IndexMap`'s own `==` ignores order, and field order matters.
-fn ordered(fields: &IndexMap<String, String>) -> Vec<(String, String)> {
+fn ordered(fields: &folio_core::model::Content) -> Vec<(String, String)> {
     fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
@@ -276,7 +276,7 @@ proptest! {
     #[test]
     fn txt_decode_is_idempotent(text in txt_document()) {
         let first = txt::decode(&text);
-        let mut expected: IndexMap<String, String> = IndexMap::new();
+        let mut expected = folio_core::model::Content::default();
         for (key, value) in &first {
             prop_assert!(!key.is_empty() && key != "0", "key {:?}", key);
             prop_assert_eq!(&txt::field_key(key), key);

@@ -1251,7 +1251,7 @@ fn write_new(
     sort: Option<&str>,
 ) -> Result<()> {
     let bp = snap.blueprints.file(template);
-    let mut content = Content::new();
+    let mut content = Content::default();
     for f in &bp.fields {
         if matches!(f.kind.as_str(), "headline" | "info" | "line" | "gap") {
             continue;

@@ -156,7 +156,7 @@ pub fn write_content_over(path: &Path, base: &Content, fields: &Content) -> Resu
 pub fn ensure_unchanged(path: &Path, base: &Content) -> Result<()> {
     let current = match std::fs::read(path) {
         Ok(bytes) => txt::decode(&String::from_utf8_lossy(&bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Content::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Content::default(),
         Err(e) => return Err(io_error(e)),
     };
     if current == *base {
@@ -563,7 +563,7 @@ pub fn submit(
             .map(|(_, v)| *v)
     };
     let is_field = |k: &str| fields.iter().any(|f| f.name == k);
-    let mut out = Content::new();
+    let mut out = Content::default();
     for f in fields.iter().filter(|f| f.stores_value()) {
         if translation && !f.translatable() {
             continue;
@@ -846,7 +846,7 @@ pub(crate) fn with_fallback(content: &Content, fallback: &Content) -> Content {
 
 /// Moves `keys` (those present) to the front, in this order.
 pub fn to_front(content: Content, keys: &[&str]) -> Content {
-    let mut out = Content::new();
+    let mut out = Content::default();
     for k in keys {
         if let Some(v) = content.get(*k) {
             out.insert((*k).to_string(), v.clone());
@@ -870,7 +870,7 @@ pub fn on_disk<'c>(
     if snap.is_translation() {
         match translation {
             Some(t) => std::borrow::Cow::Borrowed(t),
-            None => std::borrow::Cow::Owned(Content::new()),
+            None => std::borrow::Cow::Owned(Content::default()),
         }
     } else {
         std::borrow::Cow::Borrowed(content)
@@ -1198,7 +1198,7 @@ mod tests {
         let fields = parse_fields(
             &json!({"client": {"type": "text", "required": true}, "year": {"type": "number", "max": 2100}}),
         );
-        let mut c = Content::new();
+        let mut c = Content::default();
         c.insert("client".into(), "".into());
         c.insert("year".into(), "3000".into());
         let err = validate(&fields, &c).unwrap_err();
@@ -1220,7 +1220,7 @@ mod tests {
             "tint": {"type": "color"},
             "staff": {"type": "structure", "fields": {"email": {"type": "email"}}}
         }));
-        let mut c = Content::new();
+        let mut c = Content::default();
         for (k, v) in [
             ("mail", "nope"),
             ("site", "not a url"),

@@ -177,7 +177,7 @@ pub fn create(
     let translations = translations_of(snap, input)?;
     // Title first, then every blueprint field, then other submitted fields, then the UUID.
     let bp = snap.blueprints.page(&template);
-    let mut content = Content::new();
+    let mut content = Content::default();
     let raw_stored = |v: &Value| super::raw_stored_as(snap.options.yaml, v);
     let submitted: Vec<(String, &Value)> = content_in
         .iter()
@@ -226,7 +226,7 @@ pub fn create(
     crate::store::create_dir_like_parent(&dir).map_err(io_error)?;
     write_content(&snap.default_content_file(&dir, &template), &content)?;
     for (code, fields) in translations {
-        let mut own = Content::new();
+        let mut own = Content::default();
         for (k, v) in fields {
             let untranslatable = bp.field(&k).is_some_and(|f| !f.translatable());
             if !untranslatable && k != "uuid" {

@@ -107,7 +107,7 @@ fn can_create(snap: &Snapshot, actor: &Actor, role: &str) -> bool {
         name: None,
         role: role.to_string(),
         language: "en".into(),
-        content: Content::new(),
+        content: Content::default(),
         translation: None,
         password_hash: None,
         password_mtime: None,
@@ -175,7 +175,7 @@ pub fn create(ctx: &Ctx<'_>, root: &Path, input: &NewUser) -> Result<String> {
     }
     // Content: every field of the role's blueprint (its default or empty), then the input.
     let fields = role_fields(snap, &role);
-    let mut base = Content::new();
+    let mut base = Content::default();
     for f in fields.iter().filter(|f| !is_layout_only(&f.kind)) {
         let default = f.props.get("default").and_then(raw_stored);
         base.insert(f.name.clone(), default.unwrap_or_default());

@@ -17,8 +17,8 @@ const MAX_NAME_LEN: usize = 128;
 ///
 /// Keys are in the reader's form (see [`field_key`]): `Text-Color` becomes `text_color`.
 /// A key that occurs twice keeps its first position and gets the later value.
-pub fn decode(input: &str) -> IndexMap<String, String> {
-    let mut fields = IndexMap::new();
+pub fn decode(input: &str) -> crate::model::Content {
+    let mut fields = crate::model::Content::default();
     let input = input.strip_prefix('\u{FEFF}').unwrap_or(input);
     if input.is_empty() {
         return fields;
@@ -330,11 +330,11 @@ mod tests {
 
     const SPEC_EXAMPLE: &str = "Title: First\n\n----\n\nText:\n\nHello\n\\----\nworld\n\n----\n\nTags: x, y z\n\n----\n\nUuid: xvdyueyt1rcvbvwg";
 
-    fn pairs(map: &IndexMap<String, String>) -> Vec<(&str, &str)> {
+    fn pairs(map: &crate::model::Content) -> Vec<(&str, &str)> {
         map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
-    fn encode_map(map: &IndexMap<String, String>) -> String {
+    fn encode_map(map: &crate::model::Content) -> String {
         encode(map.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
     }
 

@@ -13,7 +13,8 @@
 //! Beyond KQL, every page, file and user a query yields passes the scope's
 //! [`Gate`](super::Gate), as in the rest of the API.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value};
 
@@ -298,7 +299,42 @@ const CONTENT: &[&str] = &["data", "fields", "has", "get", "keys", "not"];
 
 impl Icpt {
     fn allows(self, method: &str) -> bool {
-        let groups: &[&[&str]] = match self {
+        // one set per class, not a scan of its groups on every call
+        static SETS: LazyLock<Vec<HashSet<&'static str>>> = LazyLock::new(|| {
+            Icpt::ALL
+                .iter()
+                .map(|i| i.groups().iter().flat_map(|g| g.iter().copied()).collect())
+                .collect()
+        });
+        SETS[self as usize].contains(method)
+    }
+
+    /// Every interceptor, in declaration order.
+    const ALL: [Icpt; 19] = [
+        Icpt::App,
+        Icpt::Site,
+        Icpt::Page,
+        Icpt::File,
+        Icpt::User,
+        Icpt::Pages,
+        Icpt::Files,
+        Icpt::Users,
+        Icpt::Blocks,
+        Icpt::Structure,
+        Icpt::Layouts,
+        Icpt::Columns,
+        Icpt::Block,
+        Icpt::StructureObject,
+        Icpt::Layout,
+        Icpt::Column,
+        Icpt::Role,
+        Icpt::Field,
+        Icpt::Content,
+    ];
+
+    /// The method groups the class allows.
+    fn groups(self) -> &'static [&'static [&'static str]] {
+        match self {
             Icpt::Page => &[CHILDREN, FILES, MODELS, PARENTS, SIBLINGS, PAGE],
             Icpt::Site => &[CHILDREN, FILES, MODELS, SITE],
             Icpt::File => &[MODELS, PARENTS, SIBLINGS, FILE],
@@ -316,8 +352,7 @@ impl Icpt {
             Icpt::App => &[APP],
             Icpt::Field => &[FIELD],
             Icpt::Content => &[CONTENT],
-        };
-        groups.iter().any(|g| g.contains(&method))
+        }
     }
 
     /// The methods rendered by default (`$toArray`).
@@ -442,16 +477,22 @@ fn class_of(v: &Val) -> Option<(&'static str, Option<Icpt>)> {
 
 /// The PHP methods of a class (lowercase), to tell a refused method from a content field.
 fn php_method_exists(v: &Val, lower: &str) -> bool {
-    let list: &[&str] = match v {
-        Val::Site => php_methods::SITE,
-        Val::Page(_) => php_methods::PAGE,
-        Val::File(_) => php_methods::FILE,
-        Val::User(_) => php_methods::USER,
-        Val::Content(_) | Val::Data(..) => php_methods::CONTENT,
+    type Set = LazyLock<HashSet<&'static str>>;
+    static SITE: Set = LazyLock::new(|| php_methods::SITE.iter().copied().collect());
+    static PAGE: Set = LazyLock::new(|| php_methods::PAGE.iter().copied().collect());
+    static FILE: Set = LazyLock::new(|| php_methods::FILE.iter().copied().collect());
+    static USER: Set = LazyLock::new(|| php_methods::USER.iter().copied().collect());
+    static CONTENT: Set = LazyLock::new(|| php_methods::CONTENT.iter().copied().collect());
+    let set: &HashSet<&str> = match v {
+        Val::Site => &SITE,
+        Val::Page(_) => &PAGE,
+        Val::File(_) => &FILE,
+        Val::User(_) => &USER,
+        Val::Content(_) | Val::Data(..) => &CONTENT,
         Val::Item(i) => return items::php_method(i.kind, lower),
         _ => return true,
     };
-    list.contains(&lower)
+    set.contains(lower)
 }
 
 /// `Interceptor::replace`: the interceptor of an object, or a refusal.
@@ -965,8 +1006,8 @@ fn query(scope: &Scope<'_>, q: &str, model: Option<&Val>) -> R {
 /// A query parsed once per thread: a select's queries run once per item.
 fn parsed(q: &str) -> Result<Arc<super::Expr>, super::SyntaxError> {
     thread_local! {
-        static PARSED: std::cell::RefCell<std::collections::HashMap<String, Arc<super::Expr>>> =
-            std::cell::RefCell::new(std::collections::HashMap::new());
+        static PARSED: std::cell::RefCell<foldhash::HashMap<String, Arc<super::Expr>>> =
+            std::cell::RefCell::new(foldhash::HashMap::default());
     }
     if let Some(e) = PARSED.with(|c| c.borrow().get(q).cloned()) {
         return Ok(e);
@@ -1079,25 +1120,26 @@ fn select_value(
     }
 }
 
-fn select_keys(select: &Value) -> Vec<(String, Value)> {
+fn select_keys(select: &Value) -> Vec<(String, &Value)> {
+    static TRUE: Value = Value::Bool(true);
     match select {
         Value::String(s) => s
             .split(',')
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .map(|k| (k.to_string(), Value::Bool(true)))
+            .map(|k| (k.to_string(), &TRUE))
             .collect(),
         Value::Array(a) => a
             .iter()
             .map(|k| match k {
-                Value::String(s) => (s.clone(), Value::Bool(true)),
-                other => (scalar_json(other), Value::Bool(true)),
+                Value::String(s) => (s.clone(), &TRUE),
+                other => (scalar_json(other), &TRUE),
             })
             .collect(),
         Value::Object(o) => o
             .iter()
             .filter(|(_, v)| !matches!(v, Value::Bool(false)))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v))
             .collect(),
         _ => Vec::new(),
     }
@@ -1274,7 +1316,7 @@ fn select_from_object(scope: &Scope<'_>, object: &Val, select: &Value) -> R<Valu
     replace(&policy, object)?;
     let mut out = Map::new();
     for (key, selection) in select_keys(select) {
-        let v = fetch(scope, &policy, object, &key, &selection)?;
+        let v = fetch(scope, &policy, object, &key, selection)?;
         out.insert(key, v);
     }
     Ok(php_map(out))

@@ -1094,7 +1094,7 @@ fn field_method(scope: &Scope<'_>, f: &Arc<FieldVal>, name: &str, args: &[Val]) 
         "slug" => same(crate::format::txt::slug(&value, 255)),
         "excerpt" => {
             let n = arg_int(args, 0).unwrap_or(140);
-            let html = crate::kirbytext::markdown(
+            let html = crate::kirbytext::markdown_shared(
                 &value,
                 crate::kirbytext::MdOptions { allow_html: true },
             );
@@ -1431,27 +1431,68 @@ const PAGE_METHODS: &[&str] = &[
     "videos",
 ];
 
-/// An item's attribute for filtering and sorting: the method (or content field) `name`.
-fn attr(scope: &Scope<'_>, item: &Val, name: &str, locals: Locals<'_>) -> Val {
-    // the common case, a page's content field, without the method dispatch
-    if let Val::Page(p) = item {
+/// How a collection method reads an item's attribute, the method (or content field) `name`,
+/// for many items: the name's checks made once,
+/// and a page's content field read without the method dispatch, from the snapshot's column
+/// of that field when the list is a large part of the site.
+struct Attr {
+    name: String,
+    lower: String,
+    /// Not a page method: on a page whose model does not define it, a content field.
+    content: bool,
+    column: Option<Arc<crate::columns::Column>>,
+}
+
+impl Attr {
+    /// The reader of `name` for a list of `len` items.
+    fn new(scope: &Scope<'_>, name: &str, len: usize) -> Attr {
         let lower = name.to_lowercase();
-        let page = &scope.snap.pages[*p];
-        if PAGE_METHODS.binary_search(&lower.as_str()).is_err()
+        let content = PAGE_METHODS.binary_search(&lower.as_str()).is_err()
             && !not_evaluated(&lower)
-            && lower != "modified"
-            && !model_defines(scope.snap, &page.template, &lower)
-        {
-            return page
-                .content
-                .get(&lower)
-                .cloned()
-                .map_or(Val::Null, Val::Str);
+            && lower != "modified";
+        // a column costs one pass over every page: worth it for a list of a quarter of them
+        let column = (content && len >= 64 && len * 4 >= scope.snap.pages.len())
+            .then(|| scope.snap.column(&lower))
+            .flatten();
+        Attr {
+            name: name.to_string(),
+            lower,
+            content,
+            column,
         }
     }
-    match call(scope, item, name, Vec::new(), locals) {
-        Ok(v) => scalar(&v),
-        Err(_) => Val::Null,
+
+    /// Page `p`'s content field when the attribute is one (`Some(None)`: the page lacks it).
+    fn page_text<'a>(&'a self, snap: &'a Snapshot, p: PageIdx) -> Option<Option<&'a str>> {
+        if !self.content || model_defines(snap, &snap.pages[p].template, &self.lower) {
+            return None;
+        }
+        Some(match &self.column {
+            Some(c) => c.get(p),
+            None => snap.pages[p].content.get(&self.lower).map(String::as_str),
+        })
+    }
+
+    fn value(&self, scope: &Scope<'_>, item: &Val, locals: Locals<'_>) -> Val {
+        if let Val::Page(p) = item
+            && let Some(text) = self.page_text(scope.snap, *p)
+        {
+            return text.map_or(Val::Null, |t| Val::Str(t.to_string()));
+        }
+        match call(scope, item, &self.name, Vec::new(), locals) {
+            Ok(v) => scalar(&v),
+            Err(_) => Val::Null,
+        }
+    }
+
+    /// The attribute's text in lower case, as sorting compares it.
+    fn sort_key(&self, scope: &Scope<'_>, item: &Val, locals: Locals<'_>) -> String {
+        if let Val::Page(p) = item
+            && let Some(text) = self.page_text(scope.snap, *p)
+        {
+            return text.unwrap_or("").to_lowercase();
+        }
+        scalar_text(&self.value(scope, item, locals)).to_lowercase()
     }
 }
 
@@ -1507,15 +1548,19 @@ const OPERATORS: &[&str] = &[
     "minwords",
 ];
 
+/// PHP's loose `==` of two texts: equal, or both the same number.
+fn texts_equal(a: &str, b: &str) -> bool {
+    a == b
+        || matches!(
+            (a.trim().parse::<f64>(), b.trim().parse::<f64>()),
+            (Ok(x), Ok(y)) if x == y && !a.trim().is_empty()
+        )
+}
+
 fn test(op: &str, value: &Val, want: &Val) -> bool {
     // the common case, a text field against a text: PHP's loose `==` without copies
     if let ("==" | "!=", Val::Str(a), Val::Str(b)) = (op, value, want) {
-        let equal = a == b
-            || matches!(
-                (a.trim().parse::<f64>(), b.trim().parse::<f64>()),
-                (Ok(x), Ok(y)) if x == y && !a.trim().is_empty()
-            );
-        return equal == (op == "==");
+        return texts_equal(a, b) == (op == "==");
     }
     let text = scalar_text(value);
     let want_text = scalar_text(want);
@@ -1645,9 +1690,10 @@ fn collection(
             "findby" => {
                 let field = arg_str(args, 0).unwrap_or_default();
                 let want = args.get(1).cloned().unwrap_or(Val::Null);
+                let reader = Attr::new(scope, &field, list.len());
                 one(list
                     .iter()
-                    .find(|i| test("==", &attr(scope, i, &field, locals), &want)))
+                    .find(|i| test("==", &reader.value(scope, i, locals), &want)))
             }
             "filterby" | "filter" => {
                 if let Some(Val::Closure(c)) = args.first() {
@@ -1673,10 +1719,18 @@ fn collection(
                         arg_str(args, 2),
                     ),
                 };
+                let reader = Attr::new(scope, &field, list.len());
                 let kept = list
                     .into_iter()
                     .filter(|i| {
-                        let v = attr(scope, i, &field, locals);
+                        // the common case, a page's text field against a text, without copies
+                        if let (Val::Page(p), None, "==" | "!=", Val::Str(w)) =
+                            (i, &sep, op.as_str(), &want)
+                            && let Some(Some(text)) = reader.page_text(scope.snap, *p)
+                        {
+                            return texts_equal(text, w) == (op == "==");
+                        }
+                        let v = reader.value(scope, i, locals);
                         match &sep {
                             Some(sep) => {
                                 let parts = split(&scalar_text(&v), sep);
@@ -1694,20 +1748,17 @@ fn collection(
                 rebuild(kind, kept)
             }
             "sortby" | "sort" => {
-                let mut keys: Vec<(Vec<Val>, bool)> = Vec::new();
+                // each key's text once, in lower case, not once per comparison
+                let mut keys: Vec<(Vec<String>, bool)> = Vec::new();
                 for a in args {
                     let s = match a {
                         Val::Closure(c) => {
-                            let mut vals = Vec::new();
+                            let mut texts = Vec::new();
                             for i in &list {
-                                vals.push(scalar(&call_closure(
-                                    scope,
-                                    c,
-                                    vec![i.clone()],
-                                    locals,
-                                )?));
+                                let v = call_closure(scope, c, vec![i.clone()], locals)?;
+                                texts.push(scalar_text(&scalar(&v)).to_lowercase());
                             }
-                            keys.push((vals, false));
+                            keys.push((texts, false));
                             continue;
                         }
                         other => scalar_text(other),
@@ -1723,26 +1774,20 @@ fn collection(
                                 k.1 = true;
                             }
                         }
-                        _ => keys.push((
-                            list.iter().map(|i| attr(scope, i, &s, locals)).collect(),
-                            false,
-                        )),
+                        _ => {
+                            let reader = Attr::new(scope, &s, list.len());
+                            let texts = list
+                                .iter()
+                                .map(|i| reader.sort_key(scope, i, locals))
+                                .collect();
+                            keys.push((texts, false));
+                        }
                     }
                 }
-                // each key's text once, not once per comparison
-                let texts: Vec<(Vec<String>, bool)> = keys
-                    .iter()
-                    .map(|(vals, desc)| {
-                        (
-                            vals.iter().map(|v| scalar_text(v).to_lowercase()).collect(),
-                            *desc,
-                        )
-                    })
-                    .collect();
                 let mut order: Vec<usize> = (0..list.len()).collect();
                 order.sort_by(|a, b| {
-                    for (vals, desc) in &texts {
-                        let c = natsort::cmp(&vals[*a], &vals[*b]);
+                    for (texts, desc) in &keys {
+                        let c = natsort::cmp(&texts[*a], &texts[*b]);
                         let c = if *desc { c.reverse() } else { c };
                         if c != Ordering::Equal {
                             return c;
@@ -1756,9 +1801,10 @@ fn collection(
                 let field = arg_str(args, 0).unwrap_or_default();
                 let sep = arg_str(args, 1);
                 let unique = args.get(2).is_some_and(Val::truthy);
+                let reader = Attr::new(scope, &field, list.len());
                 let mut out: Vec<Val> = Vec::new();
                 for i in &list {
-                    let v = attr(scope, i, &field, locals);
+                    let v = reader.value(scope, i, locals);
                     match &sep {
                         Some(sep) => {
                             out.extend(split(&scalar_text(&v), sep).into_iter().map(Val::Str))

@@ -184,7 +184,7 @@ pub struct Scope<'a> {
     pub host: Option<&'a dyn Host>,
     /// KQL's method and class rules, when the query comes from `/api/query`.
     pub kql: Option<&'a kql::Policy>,
-    vars: Vec<(String, Val)>,
+    vars: Vec<(&'static str, Val)>,
 }
 
 impl<'a> Scope<'a> {
@@ -195,7 +195,7 @@ impl<'a> Scope<'a> {
             gate,
             host: None,
             kql: None,
-            vars: vec![("kirby".into(), Val::Kirby), ("site".into(), Val::Site)],
+            vars: vec![("kirby", Val::Kirby), ("site", Val::Site)],
         }
     }
 
@@ -206,9 +206,9 @@ impl<'a> Scope<'a> {
     }
 
     /// Binds (or rebinds) a name.
-    pub fn bind(mut self, name: &str, value: Val) -> Self {
-        self.vars.retain(|(n, _)| n != name);
-        self.vars.push((name.to_string(), value));
+    pub fn bind(mut self, name: &'static str, value: Val) -> Self {
+        self.vars.retain(|(n, _)| *n != name);
+        self.vars.push((name, value));
         self
     }
 
@@ -228,7 +228,7 @@ impl<'a> Scope<'a> {
         self.vars
             .iter()
             .rev()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .map(|(_, v)| v)
     }
 
